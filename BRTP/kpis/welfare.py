@@ -1,0 +1,84 @@
+"""Loads, prices, bills and welfare: pure functions of a solution (spec §6).
+
+Every function reads primal values only, so the KPIs are the same whichever
+solver produced the solution.
+"""
+
+import numpy as np
+from numpy.typing import NDArray
+
+from BRTP.data.portfolio import FlexRequest, Portfolio
+from BRTP.solution import Solution
+
+FloatArray = NDArray[np.float64]
+
+
+def user_load(portfolio: Portfolio, solution: Solution) -> FloatArray:
+    """``x[i, t] = xc[i, t] - c[i, t] + sum_{d in i} y[d, t]``, shape ``(U, T)``."""
+    shifted = np.zeros((portfolio.n_users, portfolio.n_slots))
+    np.add.at(shifted, portfolio.devices.user, solution.device_power_kw)
+    return portfolio.curtailable_kw - solution.curtailment_kw + shifted
+
+
+def rtp_price(load_kw: FloatArray, profit_margin: float, energy_cost: float) -> FloatArray:
+    """``p[t] = (1+pr) * a * L[t]`` (EUR/kWh)."""
+    return (1.0 + profit_margin) * energy_cost * load_kw
+
+
+def marginal_value(flex_request: FlexRequest, net_reduction_kw: FloatArray, snap_kw: float) -> FloatArray:
+    """``lambda[t]``: left derivative of ``V[t]`` at ``u[t]`` (spec §6).
+
+    ``u`` is first snapped to the nearest breakpoint (0 included) within
+    ``snap_kw``; then ``pi1`` if ``u <= 0``, ``pi[t, k]`` if
+    ``Q[t, k-1] < u <= Q[t, k]`` (found with ``searchsorted`` on the cumulative
+    breakpoints) and 0 above ``Qmax``.
+    """
+    breakpoints = flex_request.breakpoints_kw
+    n_time, n_steps = breakpoints.shape
+    lam = np.zeros(n_time)
+    first = flex_request.first_price
+    for t in range(n_time):
+        u = float(net_reduction_kw[t])
+        points = np.concatenate([[0.0], breakpoints[t]])
+        nearest = points[np.argmin(np.abs(points - u))]
+        if abs(nearest - u) <= snap_kw:
+            u = float(nearest)
+        if u <= 0:
+            lam[t] = first[t]
+            continue
+        k = int(np.searchsorted(breakpoints[t], u, side="left"))
+        lam[t] = flex_request.prices[t, k] if k < n_steps else 0.0
+    return lam
+
+
+def bills(
+    portfolio: Portfolio, load_kw: FloatArray, price: FloatArray, lam: FloatArray, gamma: float
+) -> FloatArray:
+    """``Bill[i] = sum_t (p[t]*x[i, t] - gamma*lambda[t]*(xd[i, t] - x[i, t])) * dt``."""
+    desired = portfolio.desired_load_kw()
+    per_slot = price * load_kw - gamma * lam * (desired - load_kw)
+    return np.asarray(per_slot.sum(axis=1) * portfolio.dt, dtype=np.float64)
+
+
+def discomfort(portfolio: Portfolio, solution: Solution) -> FloatArray:
+    """``D[i]``: the user's curtailment and delay terms of ``Phi_gamma`` (spec §5, §6)."""
+    dt = portfolio.dt
+    curtail = (0.5 * portfolio.curtailment_slope * solution.curtailment_kw**2 * dt).sum(axis=1)
+    devices = portfolio.devices
+    delay_per_device = (
+        devices.delay_price[:, None] * devices.delay_hours(portfolio.n_slots, dt) * solution.device_power_kw * dt
+    ).sum(axis=1)
+    delay = np.zeros(portfolio.n_users)
+    np.add.at(delay, devices.user, delay_per_device)
+    return np.asarray(curtail + delay, dtype=np.float64)
+
+
+def energy_cost_total(load_kw: FloatArray, energy_cost: float, dt: float) -> float:
+    """``TC = a * sum_t L[t]^2 * dt`` ([compat])."""
+    return float(energy_cost * np.sum(load_kw**2) * dt)
+
+
+def flex_quantity(portfolio: Portfolio, solution: Solution) -> float:
+    """``FLEX_Q = sum_t sum_i (c[i, t] + sum_{d in i} max(P[d, t] - y[d, t], 0)) * dt`` ([compat])."""
+    shortfall = np.maximum(portfolio.devices.profile_kw - solution.device_power_kw, 0.0)
+    return float((solution.curtailment_kw.sum() + shortfall.sum()) * portfolio.dt)

@@ -1,0 +1,56 @@
+"""Options of a B-RTP run and the model's design choices, kept in one place.
+
+The specification (``docs/brtp-model.md`` in the shared folder) marks some
+modelling decisions as **[compat]** (recovered from the FlexGrid original and
+kept for compatibility) and others as **[choice]** (ours). Every such choice
+that has a knob lives in :class:`BrtpOptions`; the ones without a knob are
+listed in :data:`MODEL_CHOICES` so that the package docs and the code agree.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+#: Design choices without a knob, documented for users (spec sections in brackets).
+MODEL_CHOICES: dict[str, str] = {
+    "energy_cost": "[compat] TC = a * sum_t L[t]^2 * dt with a = 0.03 EUR/kW^2h by default (§2, §6).",
+    "curtailment_cost": "[compat] 0.5 * kappa * c^2 * dt, kappa = least-squares slope through the "
+    "origin of the offer points (quantity, price) (§5).",
+    "delay_cost": "[choice] delta_d EUR per kWh per hour of delay past the desired finish (§5).",
+    "increase_value": "[choice] raising a slot above its desired load costs the first request "
+    "price pi1[t], times gamma (§4).",
+    "deadline_slot": "[choice] the deadline slot is the slot containing the deadline timestamp, "
+    "inclusive; a deadline past the horizon is clipped to the last slot with a warning (§2).",
+    "ev_power_cap": "[choice] an EV's power cap is its charge_limit; if its desired profile "
+    "exceeds it, the cap is raised to the profile's peak with a warning (§2).",
+    "shifting": "[compat] fractional shifting: energy may spread over slots (§3).",
+    "lambda": "[choice] lambda[t] is the left derivative of V[t] at u[t], computed from the "
+    "primal solution after snapping u to breakpoints within breakpoint_snap_kw (§6).",
+}
+
+
+@dataclass(frozen=True)
+class BrtpOptions:
+    """Numerical options of a B-RTP run.
+
+    Parameters
+    ----------
+    energy_cost_eur_per_kw2h
+        The aggregator's energy-cost coefficient ``a`` (spec §2, [compat]).
+    breakpoint_snap_kw
+        Net reductions within this distance of a request-curve breakpoint are
+        snapped to it before the marginal behavioural value is looked up (§6).
+    solver
+        ``"piqp"`` (production, fast interior point) or ``"highs"`` (the Pyomo
+        reference model solved by HiGHS; slow, for cross-checks on small jobs).
+    eps_abs, eps_rel
+        Absolute and relative convergence tolerances handed to PIQP.
+    max_iter
+        PIQP iteration limit.
+    """
+
+    energy_cost_eur_per_kw2h: float = 0.03
+    breakpoint_snap_kw: float = 1e-6
+    solver: Literal["piqp", "highs"] = "piqp"
+    eps_abs: float = 1e-8
+    eps_rel: float = 1e-9
+    max_iter: int = 250

@@ -1,0 +1,1 @@
+"""The FlexGrid Pricing API service (Connexion 3 app, adapters, rendering)."""
