@@ -29,6 +29,8 @@ class PiqpSession:
         settings = self._solver.settings
         settings.eps_abs = options.eps_abs
         settings.eps_rel = options.eps_rel
+        settings.eps_duality_gap_abs = options.eps_gap_abs
+        settings.eps_duality_gap_rel = options.eps_gap_rel
         settings.max_iter = options.max_iter
         settings.compute_timings = True
         self._is_set_up = False

@@ -8,7 +8,7 @@ to a prosumer's ``shiftable_devices`` / ``EVs`` by ``type`` and ``offset``
 """
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -71,20 +71,21 @@ class _SlotIndexer:
 
 
 def infer_slot_hours(curtailable_loads: Sequence[Document], start: datetime, end: datetime) -> float:
-    """Slot length from the data: the smallest gap between curtailable-load timestamps.
-
-    With a single timestamp in the horizon the whole horizon is one slot.
+    """Slot length from the data: the most common gap between a prosumer's consecutive
+    curtailable-load timestamps (an odd timestamp then shows up as off-grid, not as a
+    finer grid). With a single timestamp per prosumer the whole horizon is one slot.
     """
-    stamps = sorted(
-        {
-            parse_timestamp(doc.get("timestamp"), "curtailable_loads")
-            for doc in curtailable_loads
-        }
-    )
-    stamps = [s for s in stamps if start <= s < end]
-    gaps = [(b - a).total_seconds() / 3600.0 for a, b in zip(stamps, stamps[1:], strict=False)]
+    stamps: dict[str, set[datetime]] = defaultdict(set)
+    for doc in curtailable_loads:
+        when = parse_timestamp(doc.get("timestamp"), "curtailable_loads")
+        if start <= when < end:
+            stamps[str(doc.get("prosumer_id"))].add(when)
+    gaps: Counter[float] = Counter()
+    for times in stamps.values():
+        ordered = sorted(times)
+        gaps.update(round((b - a).total_seconds() / 3600.0, 9) for a, b in zip(ordered, ordered[1:], strict=False))
     if gaps:
-        return min(gaps)
+        return gaps.most_common(1)[0][0]
     return (end - start).total_seconds() / 3600.0
 
 
@@ -209,9 +210,18 @@ def _parse_devices(
     for i, prosumer in enumerate(ordered):
         for kind in DEVICE_TYPES:
             for offset, item in enumerate(prosumer.get(kind) or []):
-                docs = entries.get((i, kind, offset))
-                if docs:
-                    rows.append(_device_row(i, prosumer, kind, item, docs, indexer, warnings))
+                docs = entries.get((i, kind, offset), [])
+                inside = [
+                    doc for doc in docs
+                    if indexer.in_horizon(parse_timestamp(doc.get("timestamp"), f"prosumer {prosumer['name']}: load entry"))
+                ]
+                if len(inside) < len(docs) and inside:
+                    warnings.append(
+                        f"prosumer {prosumer['name']}, device {item.get('name')}: {len(docs) - len(inside)} of its "
+                        "load entries fall outside the horizon; only the part inside is scheduled"
+                    )
+                if inside:
+                    rows.append(_device_row(i, prosumer, kind, item, inside, indexer, warnings))
     n_devices = len(rows)
     profile = np.zeros((n_devices, n_slots))
     for d, row in enumerate(rows):
@@ -250,8 +260,6 @@ def _device_row(
     deadlines: set[datetime] = set()
     for doc in docs:
         when = parse_timestamp(doc.get("timestamp"), f"{where}: load entry")
-        if not indexer.in_horizon(when):
-            continue
         t = indexer.slot(when, f"{where}: load entry")
         if seen[t]:
             raise InvalidInputError(f"{where}: duplicated slot {grid.label(t)} in load_entries")
@@ -260,8 +268,6 @@ def _device_row(
         prices.add(non_negative(doc.get("price_euro_per_kw"), f"{where}, slot {grid.label(t)}: price_euro_per_kw"))
         if doc.get("deadline") is not None:
             deadlines.add(parse_timestamp(doc.get("deadline"), f"{where}: deadline"))
-    if not seen.any():
-        raise InvalidInputError(f"{where}: no load entry inside the horizon")
     if len(prices) > 1:
         raise InvalidInputError(
             f"{where}: price_euro_per_kw changes between entries ({sorted(prices)}); "
@@ -294,10 +300,9 @@ def _device_row(
         cap = non_negative(limit, f"{where}: charge_limit") if limit is not None else peak
         if cap < peak - QUANTITY_TOL_KW:
             warnings.append(
-                f"{where}: desired profile peaks at {peak} kW above charge_limit {cap} kW; "
-                f"power cap raised to {peak} kW"
+                f"{where}: desired profile peaks at {peak} kW, above charge_limit {cap} kW; "
+                "its energy is spread over more slots at most charge_limit each"
             )
-            cap = peak
     return {
         "user": i,
         "name": name,

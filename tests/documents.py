@@ -1,0 +1,37 @@
+"""Central-DB document sets for tests: the project's generated sample and the shared real export."""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from BRTP import FlexRequest, Portfolio, flex_request_from_documents, portfolio_from_documents
+from swagger_server.sample_data import SAMPLE_DIR
+
+Documents = dict[str, list[dict[str, Any]]]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_EXPORT = REPO_ROOT.parent / "shared" / "central-db-sample"
+START, END = "2021-11-11T00:00:00Z", "2021-11-12T00:00:00Z"
+COLLECTIONS = ("dr_prosumers", "curtailable_loads", "load_entries", "flex_requests", "flex_request_data_points")
+
+
+def load_documents(directory: Path) -> Documents:
+    """Read one JSON list per collection from ``directory``."""
+    return {name: json.loads((directory / f"{name}.json").read_text()) for name in COLLECTIONS}
+
+
+def sample_documents() -> Documents:
+    """The committed sample files."""
+    return load_documents(SAMPLE_DIR)
+
+
+def build_job(
+    docs: Documents, names: Sequence[str] | None, flex_name: str, start: str = START, end: str = END
+) -> tuple[Portfolio, FlexRequest]:
+    """Parse a portfolio and its flex request from a document set."""
+    portfolio = portfolio_from_documents(
+        docs["dr_prosumers"], docs["curtailable_loads"], docs["load_entries"], start, end, user_names=names
+    )
+    request_doc = next(d for d in docs["flex_requests"] if d["name"] == flex_name)
+    request = flex_request_from_documents(request_doc, docs["flex_request_data_points"], portfolio.grid)
+    return portfolio, request
