@@ -1,0 +1,238 @@
+"""The job store: our own record of every job, in Redis.
+
+It is the source of truth for status, progress, timestamps, idempotency keys
+and results, so results outlive Celery's result expiry and restarts. Status
+only moves forward (PENDING -> STARTED -> SUCCESS | FAILURE | REVOKED); every
+transition is one atomic Lua script, so a redelivered or late task cannot move
+a finished job back.
+
+Keys: ``pricing:job:<id>`` (hash), ``pricing:jobs`` (sorted set by submit
+time) and ``pricing:idempotency:<key>``.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from swagger_server.exceptions import JobConflictError, JobNotFoundError
+
+
+class JobStatus(StrEnum):
+    """Job states, as the API reports them."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+
+ACTIVE = (JobStatus.PENDING, JobStatus.STARTED)
+FINISHED = (JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED)
+JOB_KEY = "pricing:job:{}"
+JOBS_INDEX = "pricing:jobs"
+IDEMPOTENCY_KEY = "pricing:idempotency:{}"
+SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error"]
+
+# Set fields only if the current status is one of ARGV[1] (comma-separated).
+# Returns 1 when applied, 0 when the status forbids it, -1 when the job is unknown.
+_TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return -1 end
+for allowed in string.gmatch(ARGV[1], '[^,]+') do
+  if current == allowed then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+    return 1
+  end
+end
+return 0
+"""
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 with offset."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """A stable hash of a request body, to tell a repeated request from a different one."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass
+class JobRecord:
+    """Everything the service knows about one job."""
+
+    job_id: str
+    status: JobStatus
+    request: dict[str, Any]
+    submitted_at: str
+    started_at: str | None = None
+    date_done: str | None = None
+    progress: float = 0.0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    traceback: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_hash(cls, job_id: str, raw: dict[str, str]) -> "JobRecord":
+        """Decode a Redis hash."""
+        return cls(
+            job_id=job_id,
+            status=JobStatus(raw["status"]),
+            request=json.loads(raw.get("request", "{}")),
+            submitted_at=raw["submitted_at"],
+            started_at=raw.get("started_at") or None,
+            date_done=raw.get("date_done") or None,
+            progress=float(raw.get("progress", 0.0)),
+            result=json.loads(raw["result"]) if raw.get("result") else None,
+            error=raw.get("error") or None,
+            traceback=raw.get("traceback") or None,
+        )
+
+
+class JobStore:
+    """Jobs in Redis; one instance per process, thread-safe (redis-py pools connections)."""
+
+    def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
+        self.redis = client
+        self.retention_seconds = retention_seconds
+        self._transition = client.register_script(_TRANSITION)
+
+    @classmethod
+    def from_url(cls, url: str, retention_days: int) -> "JobStore":
+        """A store on the Redis at ``url``."""
+        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+        return cls(client, retention_days * 86400)
+
+    def create(self, record: JobRecord, idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
+        """Store a new PENDING job; with an idempotency key seen before, return that job instead.
+
+        Returns the job and whether it was created. Raises
+        :class:`JobConflictError` when the key was used with a different body.
+        """
+        if idempotency_key:
+            key = IDEMPOTENCY_KEY.format(hashlib.sha256(idempotency_key.encode()).hexdigest())
+            claim = json.dumps({"job_id": record.job_id, "fingerprint": fingerprint(record.request)})
+            if not self.redis.set(key, claim, nx=True, ex=self.retention_seconds):
+                earlier = json.loads(self.redis.get(key) or "{}")
+                if earlier.get("fingerprint") != fingerprint(record.request):
+                    raise JobConflictError(
+                        "this Idempotency-Key was already used with a different request body", field="Idempotency-Key"
+                    )
+                return self.get(earlier["job_id"]), False
+        submitted = datetime.fromisoformat(record.submitted_at).timestamp()
+        with self.redis.pipeline() as pipe:
+            pipe.hset(
+                JOB_KEY.format(record.job_id),
+                mapping={
+                    "status": record.status.value,
+                    "request": json.dumps(record.request),
+                    "submitted_at": record.submitted_at,
+                    "progress": record.progress,
+                },
+            )
+            pipe.zadd(JOBS_INDEX, {record.job_id: submitted})
+            pipe.execute()
+        return record, True
+
+    def get(self, job_id: str, *, with_result: bool = True) -> JobRecord:
+        """The job (without its result when ``with_result`` is false), or :class:`JobNotFoundError`."""
+        key = JOB_KEY.format(job_id)
+        if with_result:
+            raw = self.redis.hgetall(key)
+        else:
+            values = self.redis.hmget(key, SUMMARY_FIELDS)
+            raw = {name: value for name, value in zip(SUMMARY_FIELDS, values, strict=True) if value is not None}
+        if not raw:
+            raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
+        return JobRecord.from_hash(job_id, raw)
+
+    def status(self, job_id: str) -> JobStatus | None:
+        """The job's status only (cheap), or None if unknown."""
+        value = self.redis.hget(JOB_KEY.format(job_id), "status")
+        return JobStatus(value) if value else None
+
+    def _apply(self, job_id: str, allowed: tuple[JobStatus, ...], fields: dict[str, Any]) -> bool:
+        args = [",".join(s.value for s in allowed)]
+        for name, value in fields.items():
+            args += [name, "" if value is None else str(value)]
+        outcome = int(self._transition(keys=[JOB_KEY.format(job_id)], args=args))
+        if outcome < 0:
+            raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
+        return outcome == 1
+
+    def mark_started(self, job_id: str) -> bool:
+        """PENDING (or STARTED, on redelivery) -> STARTED; False if the job is finished or revoked."""
+        return self._apply(job_id, ACTIVE, {"status": JobStatus.STARTED.value, "started_at": utc_now()})
+
+    def set_progress(self, job_id: str, fraction: float) -> bool:
+        """Record progress of a STARTED job; False once the job was cancelled (the worker should stop)."""
+        return self._apply(job_id, (JobStatus.STARTED,), {"progress": round(fraction, 6)})
+
+    def mark_success(self, job_id: str, result: dict[str, Any]) -> bool:
+        """STARTED -> SUCCESS with the result."""
+        done = self._apply(
+            job_id,
+            (JobStatus.STARTED,),
+            {"status": JobStatus.SUCCESS.value, "progress": 1.0, "date_done": utc_now(), "result": json.dumps(result)},
+        )
+        self._expire(job_id)
+        return done
+
+    def mark_failure(self, job_id: str, error: str, traceback: str | None = None) -> bool:
+        """PENDING/STARTED -> FAILURE with a message a user can act on."""
+        done = self._apply(
+            job_id, ACTIVE, {"status": JobStatus.FAILURE.value, "date_done": utc_now(), "error": error, "traceback": traceback}
+        )
+        self._expire(job_id)
+        return done
+
+    def update_result(self, job_id: str, result: dict[str, Any]) -> None:
+        """Replace the stored result of a finished job (e.g. to record callback delivery)."""
+        self._apply(job_id, (JobStatus.SUCCESS,), {"result": json.dumps(result)})
+
+    def revoke(self, job_id: str) -> JobRecord:
+        """PENDING/STARTED -> REVOKED; :class:`JobConflictError` if the job already finished."""
+        if not self._apply(job_id, ACTIVE, {"status": JobStatus.REVOKED.value, "date_done": utc_now()}):
+            record = self.get(job_id)
+            raise JobConflictError(f"job {job_id} already finished with status {record.status.value}", field="job_id")
+        self._expire(job_id)
+        return self.get(job_id)
+
+    def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+        """A page of jobs, newest first, optionally of one status; and the number matching."""
+        ids = self.redis.zrevrange(JOBS_INDEX, 0, -1)
+        if not ids:
+            return [], 0
+        with self.redis.pipeline() as pipe:
+            for job_id in ids:
+                pipe.hget(JOB_KEY.format(job_id), "status")
+            statuses = pipe.execute()
+        expired = [job_id for job_id, s in zip(ids, statuses, strict=True) if s is None]
+        if expired:
+            self.redis.zrem(JOBS_INDEX, *expired)
+        matching = [
+            job_id for job_id, s in zip(ids, statuses, strict=True) if s is not None and (status is None or s == status.value)
+        ]
+        page = matching[offset : offset + limit]
+        records = []
+        for job_id in page:
+            try:
+                records.append(self.get(job_id, with_result=False))
+            except JobNotFoundError:
+                continue
+        return records, len(matching)
+
+    def ping(self) -> bool:
+        """True if Redis answers."""
+        return bool(self.redis.ping())
+
+    def _expire(self, job_id: str) -> None:
+        self.redis.expire(JOB_KEY.format(job_id), self.retention_seconds)

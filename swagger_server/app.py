@@ -1,0 +1,109 @@
+"""The Connexion 3 application, routed from ``swagger/pricing.yml``."""
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import yaml
+from connexion import AsyncApp
+from connexion.options import SwaggerUIOptions
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from swagger_server import dependencies
+from swagger_server.adapters.data_source import DataSource, SampleDataSource
+from swagger_server.adapters.job_store import JobStore
+from swagger_server.auth import AnyToken, Authorizer, NoTokens, StaticTokens
+from swagger_server.errors import NamedParameterValidator, register_error_handlers
+from swagger_server.logging import configure_logging
+from swagger_server.pricing_service import PricingService
+from swagger_server.readiness import ReadinessProbe, solver_check
+from swagger_server.settings import Settings, get_settings
+from workers.celery_app import RUN_JOB_TASK, create_celery
+
+logger = logging.getLogger(__name__)
+SPEC_PATH = Path(__file__).resolve().parents[1] / "swagger" / "pricing.yml"
+
+
+def load_spec(settings: Settings) -> dict[str, Any]:
+    """The contract, with the OAuth2 token URL of this deployment."""
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+    flows = spec["components"]["securitySchemes"]["oAuth2"]["flows"]
+    flows["password"]["tokenUrl"] = settings.token_url
+    return spec
+
+
+def make_authorizer(settings: Settings) -> Authorizer:
+    """Configured tokens first; in sample-data mode any token; otherwise none yet."""
+    if settings.tokens:
+        return StaticTokens(settings.tokens)
+    if settings.sample_data:
+        logger.warning("auth.any_token: SAMPLE_DATA=1 without API_TOKENS accepts any non-empty bearer token")
+        return AnyToken()
+    logger.warning("auth.no_tokens: set API_TOKENS to accept requests")
+    return NoTokens()
+
+
+def make_data_source(settings: Settings) -> DataSource:
+    """Where submit-time name checks look (the worker builds its own)."""
+    return SampleDataSource(settings.sample_data_dir)
+
+
+async def development_token(request: Request) -> JSONResponse:
+    """Sample-data mode's own OAuth2 token endpoint, so Swagger UI's Authorize works on a laptop."""
+    form = await request.form()
+    if form.get("grant_type") != "password" or not form.get("username"):
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": "use grant_type=password with a username"}, status_code=400
+        )
+    return JSONResponse(
+        {"access_token": secrets.token_urlsafe(24), "token_type": "bearer", "expires_in": 3600, "scope": "post_pricing"}
+    )
+
+
+def create_app(settings: Settings | None = None) -> AsyncApp:
+    """Build the app and its dependencies for ``settings`` (defaults: the environment)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    # Connexion warns on every request that POST /pricing accepts two JSON media types; that is intended.
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
+    store = JobStore.from_url(settings.broker_url, settings.job_retention_days)
+    celery = create_celery(settings)
+
+    def enqueue(job_id: str) -> None:
+        celery.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.celery_queue)
+
+    def revoke(job_id: str) -> None:
+        celery.control.revoke(job_id)
+
+    def broker_check() -> None:
+        with celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+
+    service = PricingService(
+        store,
+        make_data_source(settings),
+        enqueue,
+        revoke,
+        max_horizon_days=settings.max_horizon_days,
+        show_tracebacks=settings.debug,
+    )
+    dependencies.install(
+        dependencies.Dependencies(
+            settings=settings,
+            service=service,
+            authorizer=make_authorizer(settings),
+            readiness=ReadinessProbe({"broker": broker_check, "job_store": store.ping, "solver": solver_check}),
+        )
+    )
+    app = AsyncApp(__name__, swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"))
+    app.add_api(
+        load_spec(settings),
+        validate_responses=settings.validate_responses,
+        validator_map={"parameter": NamedParameterValidator},
+    )
+    if settings.sample_data:
+        app.add_url_rule("/oauth/token", "oauth_token", development_token, methods=["POST"])
+    register_error_handlers(app)
+    return app

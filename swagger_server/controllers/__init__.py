@@ -1,0 +1,1 @@
+"""Thin HTTP handlers resolved from the spec's operationIds."""

@@ -1,0 +1,131 @@
+"""The pricing service: what the controllers call. Submit, read, list and cancel jobs.
+
+It validates domain rules, writes the job record *before* queueing the task,
+and never fetches bulk data or solves: that is the worker's job.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from swagger_server.adapters.data_source import DataSource
+from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
+from swagger_server.exceptions import RequestValidationError, ServiceUnavailableError
+from swagger_server.request_rules import normalise_request
+
+logger = logging.getLogger(__name__)
+
+#: Puts a job id on the queue (raises on broker failure).
+Enqueue = Callable[[str], None]
+#: Asks workers to drop a queued task (best effort).
+Revoke = Callable[[str], None]
+
+
+def job_href(job_id: str) -> str:
+    """The job's path."""
+    return f"/pricing/{job_id}"
+
+
+class PricingService:
+    """Jobs of the pricing API."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        source: DataSource,
+        enqueue: Enqueue,
+        revoke: Revoke,
+        *,
+        max_horizon_days: int,
+        show_tracebacks: bool,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.enqueue = enqueue
+        self.revoke = revoke
+        self.max_horizon_days = max_horizon_days
+        self.show_tracebacks = show_tracebacks
+
+    def submit(self, body: dict[str, Any], idempotency_key: str | None) -> tuple[JobRecord, bool]:
+        """Validate, record and queue a job; returns the job and whether it is new."""
+        request = normalise_request(body, self.max_horizon_days)
+        self._check_names(request["dr_prosumers"], request["flex_request"])
+        record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
+        record, created = self.store.create(record, idempotency_key)
+        if not created:
+            return record, False
+        try:
+            self.enqueue(record.job_id)
+        except Exception as exc:  # the broker's own errors vary by transport
+            logger.exception("job.enqueue_failed", extra={"job_id": record.job_id})
+            self.store.mark_failure(record.job_id, "the job could not be queued: the message broker is unreachable")
+            raise ServiceUnavailableError("the job queue is unavailable; try again shortly") from exc
+        logger.info("job.accepted job_id=%s prosumers=%d", record.job_id, len(request["dr_prosumers"]))
+        return self.store.get(record.job_id), True
+
+    def _check_names(self, prosumers: list[str], flex_request: str) -> None:
+        unknown = self.source.unknown_names(prosumers, flex_request)
+        if unknown is None or not unknown:
+            return
+        if unknown.prosumers:
+            shown = ", ".join(unknown.prosumers[:20]) + (" ..." if len(unknown.prosumers) > 20 else "")
+            index = prosumers.index(unknown.prosumers[0])
+            raise RequestValidationError(
+                f"unknown prosumer name(s): {shown}", field=f"dr_prosumers[{index}]"
+            )
+        raise RequestValidationError(f"unknown flex request name: {unknown.flex_request}", field="flex_request")
+
+    def view(self, record: JobRecord) -> dict[str, Any]:
+        """The ``PricingJobResult`` body of a job."""
+        body: dict[str, Any] = {
+            "job_id": record.job_id,
+            "status": record.status.value,
+            "progress": record.progress,
+            "submitted_at": record.submitted_at,
+            "started_at": record.started_at,
+            "date_done": record.date_done,
+            "request": record.request,
+            "error": record.error,
+            "traceback": record.traceback if self.show_tracebacks else None,
+        }
+        if record.result is not None:
+            body["result"] = record.result
+        return body
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        """A job's status, progress and result."""
+        return self.view(self.store.get(job_id))
+
+    def list(self, status: str | None, limit: int, offset: int) -> dict[str, Any]:
+        """A page of jobs, newest first."""
+        records, total = self.store.list(JobStatus(status) if status else None, limit, offset)
+        items = [
+            {
+                "job_id": r.job_id,
+                "href": job_href(r.job_id),
+                "status": r.status.value,
+                "progress": r.progress,
+                "submitted_at": r.submitted_at,
+                "date_done": r.date_done,
+                "flex_request": r.request.get("flex_request", ""),
+                "n_prosumers": len(r.request.get("dr_prosumers", [])),
+            }
+            for r in records
+        ]
+        following = offset + limit
+        query = f"&status={status}" if status else ""
+        return {
+            "items": items,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next": f"/pricing?limit={limit}&offset={following}{query}" if following < total else None,
+        }
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job: it ends REVOKED."""
+        record = self.store.revoke(job_id)
+        self.revoke(job_id)
+        logger.info("job.revoked job_id=%s", job_id)
+        return self.view(record)

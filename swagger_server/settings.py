@@ -1,0 +1,83 @@
+"""All configuration in one typed object, read from the environment and ``.env``.
+
+Variable names carry no prefix, so the FlexGrid original's ``.env`` files keep
+working (``SAMPLE_DATA``, ``REDIS_URL``, ``CENTRAL_DB_*``). Nothing else in the
+service reads ``os.environ``. Every variable is documented in ``.env.example``.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from swagger_server.sample_data import SAMPLE_DIR
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+
+class Settings(BaseSettings):
+    """Service settings (see ``.env.example`` for each variable)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    sample_data: bool = Field(default=False, description="1/true: read the project's sample files, not the central DB")
+    sample_data_dir: Path = SAMPLE_DIR
+    redis_url: str | None = Field(default=None, description="broker and job store; unset: localhost:6379/0")
+    celery_queue: str = "pricing"
+
+    central_db_base_url: str = "https://db.flexgrid-project.eu"
+    central_db_client_id: str = ""
+    central_db_username: str = ""
+    central_db_password: SecretStr = SecretStr("")
+
+    api_tokens: str = Field(default="", description="comma-separated bearer tokens accepted by the API")
+
+    host: str = "0.0.0.0"
+    port: int = 8080
+    public_base_url: str = Field(default="", description="external URL prefix for links; empty: relative links")
+
+    task_soft_time_limit: int = Field(default=1800, ge=10, description="seconds; the job fails with a clear message")
+    task_time_limit: int = Field(default=1900, ge=20, description="seconds; the worker process is killed")
+    job_retention_days: int = Field(default=30, ge=1)
+    max_horizon_days: int = 7
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    debug: bool = Field(default=False, description="store tracebacks of internal failures in job results")
+    validate_responses: bool = Field(default=False, description="check every response against the contract (tests)")
+
+    @model_validator(mode="after")
+    def _hard_limit_above_soft(self) -> "Settings":
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ValueError("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
+        return self
+
+    @property
+    def broker_url(self) -> str:
+        """The Redis URL used as Celery broker and job store."""
+        return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Redis visibility timeout: above the hard time limit, so a running job is never redelivered."""
+        return self.task_time_limit + 600
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """The configured API tokens."""
+        return frozenset(t.strip() for t in self.api_tokens.split(",") if t.strip())
+
+    @property
+    def token_url(self) -> str:
+        """Where Swagger UI's Authorize button gets a token."""
+        if self.sample_data:
+            return "/oauth/token"
+        return f"{self.central_db_base_url.rstrip('/')}/oauth/token"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Celery app and tasks of the pricing service."""

@@ -1,0 +1,43 @@
+"""The Celery app, built from the one settings object.
+
+Long-job settings: late acknowledgement with prefetch 1 (a job lost with its
+worker is redelivered), started state tracked, soft/hard time limits, and a
+Redis visibility timeout above the hard limit wherever Celery reads one, so a
+running job is never handed to a second worker. JSON only.
+"""
+
+from celery import Celery
+
+from swagger_server.settings import Settings, get_settings
+
+RUN_JOB_TASK = "pricing.run_job"
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app for ``settings``; the API uses it only to send tasks by name."""
+    app = Celery("pricing", broker=settings.broker_url)
+    transport = {"visibility_timeout": settings.visibility_timeout}
+    app.conf.update(
+        task_default_queue=settings.celery_queue,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_track_started=True,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        timezone="UTC",
+    )
+    return app
+
+
+app = create_celery(get_settings())
