@@ -1,0 +1,36 @@
+"""Helpers to submit jobs and wait for them through an HTTP client."""
+
+import time
+from typing import Any
+
+from tests.api.test_validation import AUTH, README_JOB
+
+FINISHED = ("SUCCESS", "FAILURE", "REVOKED")
+
+
+def submit(client, **changes: Any) -> str:  # type: ignore[no-untyped-def]
+    """POST a job (the README's, with changes) and return its id."""
+    body = {k: v for k, v in {**README_JOB, **changes}.items() if v is not None}
+    response = client.post("/pricing", json=body, headers=AUTH)
+    assert response.status_code == 201, response.text
+    return str(response.json()["job_id"])
+
+
+def wait_for(client, job_id: str, statuses=FINISHED, timeout: float = 90, predicate=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Poll GET /pricing/{job_id} until its status is in ``statuses`` (and ``predicate`` holds)."""
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/pricing/{job_id}", headers=AUTH)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] in statuses and (predicate is None or predicate(body)):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {body.get('status')} after {timeout} s: {body}")
+
+
+def long_job_changes(n_users: int = 600) -> dict[str, Any]:
+    """A job that takes several seconds: many users and 50 gamma values."""
+    names = [f"user_{k}_{level}" for level in ("Low", "Medium", "High") for k in range(1, n_users // 3 + 1)]
+    return {"dr_prosumers": names, "gamma_values": [0.1 * g for g in range(50)], "callback": None}

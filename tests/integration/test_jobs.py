@@ -1,0 +1,117 @@
+"""End to end: HTTP -> job store -> Celery worker -> BRTP -> job store -> HTTP, on a real Redis."""
+
+import numpy as np
+import pytest
+
+from swagger_server.app import create_app
+from tests.api.test_validation import AUTH, README_JOB
+from tests.conftest import make_settings
+from tests.integration.jobs import long_job_changes, submit, wait_for
+from tests.services import api_server, celery_worker, service_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
+
+
+def assert_readme_result(body: dict) -> None:  # type: ignore[type-arg]
+    assert body["status"] == "SUCCESS", body
+    assert body["progress"] == 1.0 and body["started_at"] and body["date_done"]
+    assert body["error"] is None and body["traceback"] is None
+    raw = body["result"]["raw_data"]
+    assert raw["GAMMA"] == [0.0, 1.0]
+    finalcons = np.array(raw["FINALCONS"])
+    assert finalcons.shape == (2, 24) and np.all(finalcons[0] > 0), "gamma 0 must be a real solution, not zeros"
+    assert len(raw["AUW_BRTP"]) == len(raw["FLEX_R"]) == len(raw["uw_bar_plot"]) == 2
+    plots = body["result"]["plots"]
+    assert len(plots["FINAL_ECC"]) == len(plots["UW_BAR"]) == 2
+    assert plots["AUW_vs_GAMMA"]["serries"][0]["yvalues"][0] == 1.0
+    assert body["result"]["callback_result"] is None
+
+
+def test_readme_job_runs_end_to_end(client) -> None:  # type: ignore[no-untyped-def]
+    job_id = submit(client)
+    body = wait_for(client, job_id)
+    assert_readme_result(body)
+    assert body["request"]["callback"] == README_JOB["callback"]
+
+
+def test_running_job_can_be_cancelled_and_the_worker_takes_the_next(client) -> None:  # type: ignore[no-untyped-def]
+    long_id = submit(client, **long_job_changes())
+    wait_for(client, long_id, statuses=("STARTED",), predicate=lambda b: b["progress"] > 0, timeout=60)
+    cancelled = client.delete(f"/pricing/{long_id}", headers=AUTH)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "REVOKED"
+    next_id = submit(client)
+    assert_readme_result(wait_for(client, next_id))
+    final = wait_for(client, long_id)
+    assert final["status"] == "REVOKED" and final["progress"] < 1 and "result" not in final
+
+
+def test_queued_job_can_be_cancelled_before_it_starts(client) -> None:  # type: ignore[no-untyped-def]
+    long_id = submit(client, **long_job_changes())
+    queued_id = submit(client)
+    wait_for(client, long_id, statuses=("STARTED",), timeout=60)
+    response = client.delete(f"/pricing/{queued_id}", headers=AUTH)
+    assert response.status_code == 200 and response.json()["status"] == "REVOKED"
+    client.delete(f"/pricing/{long_id}", headers=AUTH)
+    after_id = submit(client)
+    assert_readme_result(wait_for(client, after_id))
+    queued = wait_for(client, queued_id)
+    assert queued["status"] == "REVOKED" and queued["started_at"] is None
+    again = client.delete(f"/pricing/{queued_id}", headers=AUTH)
+    assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json")
+
+
+def test_bad_data_fails_with_a_message_and_other_jobs_go_on(client) -> None:  # type: ignore[no-untyped-def]
+    # The sample data covers 2021-11-11 only: a job for the 12th has no data.
+    failed_id = submit(client, start_datetime="2021-11-12T00:00:00Z", end_datetime="2021-11-13T00:00:00Z")
+    ok_id = submit(client)
+    failed = wait_for(client, failed_id)
+    assert failed["status"] == "FAILURE"
+    assert "user_1_High" in failed["error"] and "curtailable-load slots" in failed["error"]
+    assert failed["traceback"] is None
+    assert_readme_result(wait_for(client, ok_id))
+
+
+def test_idempotency_key_returns_the_same_job(client) -> None:  # type: ignore[no-untyped-def]
+    headers = {**AUTH, "Idempotency-Key": "test-idempotency-1"}
+    first = client.post("/pricing", json=README_JOB, headers=headers)
+    second = client.post("/pricing", json=README_JOB, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == second.json() and second.headers["Location"] == first.headers["Location"]
+    other = client.post("/pricing", json={**README_JOB, "gamma_values": [2.0]}, headers=headers)
+    assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+
+
+def test_list_is_newest_first_filtered_and_paginated(client) -> None:  # type: ignore[no-untyped-def]
+    ids = [submit(client, gamma_values=[float(i)]) for i in range(3)]
+    for job_id in ids:
+        wait_for(client, job_id)
+    page = client.get("/pricing?limit=2", headers=AUTH).json()
+    assert [item["job_id"] for item in page["items"]] == ids[::-1][:2]
+    assert page["next"] == "/pricing?limit=2&offset=2" and page["total"] >= 3
+    second = client.get(page["next"], headers=AUTH).json()
+    assert second["items"][0]["job_id"] == ids[0]
+    succeeded = client.get("/pricing?status=SUCCESS&limit=200", headers=AUTH).json()
+    assert {item["status"] for item in succeeded["items"]} == {"SUCCESS"}
+    assert set(ids) <= {item["job_id"] for item in succeeded["items"]}
+
+
+def test_job_survives_an_api_restart(redis_url, service_sample_dir, queue_name, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    env = service_env(redis_url, service_sample_dir, queue_name)
+    with api_server(env, tmp_path / "api.log") as base:
+        client = httpx.Client(base_url=base, timeout=10)
+        job_id = submit(client)
+        before = wait_for(client, job_id)
+    with api_server(env, tmp_path / "api.log") as base:
+        after = httpx.Client(base_url=base, timeout=10).get(f"/pricing/{job_id}", headers=AUTH).json()
+    assert_readme_result(after)
+    assert after == before
+
+
+def test_embedded_redis_runs_a_job_end_to_end(embedded_redis_url, service_sample_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    queue = "pricing-embedded"
+    env = service_env(embedded_redis_url, service_sample_dir, queue)
+    with celery_worker(env, tmp_path / "worker.log", name="embedded"):
+        client = create_app(make_settings(embedded_redis_url, service_sample_dir, queue)).test_client()
+        assert_readme_result(wait_for(client, submit(client)))
