@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast bench sample-data clean
+.PHONY: run test test-fast lint bench sample-data clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,16 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 run: $(INSTALLED)
 	$(BIN)/python -m swagger_server.embedded
 
-## test: the whole test suite (needs a Redis on 127.0.0.1:6379 or TEST_REDIS_URL; see README)
-test: $(INSTALLED)
+## test: lint, then the whole test suite (Redis: the machine's on :6379 if it answers, else embedded)
+test: lint
 	$(BIN)/python -m pytest
+
+## lint: ruff, mypy --strict on BRTP, and the import contract (BRTP imports no web/queue code)
+lint: $(INSTALLED)
+	$(BIN)/ruff check BRTP swagger_server workers tests bench
+	$(BIN)/ruff format --check BRTP swagger_server workers tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## test-fast: unit tests only (no Redis, worker or browser)
 test-fast: $(INSTALLED)

@@ -162,9 +162,7 @@ def assemble_qp(
     #   L[t] + sum_i c[i, t] - sum_d y[d, t] = sum_i xc[i, t]
     rows = np.concatenate([y_dev, n_dev + c_slot, n_dev + y_slot, n_dev + np.arange(n_time)])
     cols = np.concatenate([y_cols, c_cols, y_cols, l_cols])
-    vals = np.concatenate(
-        [np.full(len(y_cols), dt), np.ones(len(c_cols)), -np.ones(len(y_cols)), np.ones(n_time)]
-    )
+    vals = np.concatenate([np.full(len(y_cols), dt), np.ones(len(c_cols)), -np.ones(len(y_cols)), np.ones(n_time)])
     a_eq = sp.csc_matrix((vals, (rows, cols)), shape=(n_dev + n_time, n_cols))
     b_eq = np.concatenate([devices.energy_kwh(dt), portfolio.curtailable_kw.sum(axis=0)])
 

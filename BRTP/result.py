@@ -59,9 +59,9 @@ def ratio_to_reference(reference: float, value: float) -> float | None:
 def _floats(values: Any) -> list[Any]:
     """Nested lists of floats with NaN/inf turned into ``None``."""
     array = np.asarray(values, dtype=np.float64)
-    return [_floats(row) for row in array] if array.ndim > 1 else [
-        float(v) if math.isfinite(v) else None for v in array
-    ]
+    return (
+        [_floats(row) for row in array] if array.ndim > 1 else [float(v) if math.isfinite(v) else None for v in array]
+    )
 
 
 def plots(result: BrtpResult) -> JsonDict:
@@ -93,8 +93,7 @@ def plots(result: BrtpResult) -> JsonDict:
                     {
                         "xvalues": users,
                         "yvalues": [
-                            ratio_to_reference(float(w0), float(w))
-                            for w0, w in zip(reference.uw, o.uw, strict=True)
+                            ratio_to_reference(float(w0), float(w)) for w0, w in zip(reference.uw, o.uw, strict=True)
                         ],
                         "legend": f"γ = {o.gamma}",
                         "xticklabels": list(result.user_names),

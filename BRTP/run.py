@@ -78,8 +78,10 @@ def run_brtp(
         session = PiqpSession(assemble_qp(portfolio, flex_request, profit_margin, a), options)
         solve = session.solve
     else:
+
         def solve(gamma: float) -> Solution:
             return solve_with_highs(portfolio, flex_request, profit_margin, a, gamma)
+
     build_seconds = time.perf_counter() - started
 
     outcomes: list[GammaOutcome] = []

@@ -34,7 +34,9 @@ def measure(users: int, with_pyomo: bool) -> dict[str, Any]:
     """Run one size and return its figures (in a fresh process)."""
     docs = generate_documents(users_per_level=users // 3, seed=users)
     started = time.perf_counter()
-    portfolio = portfolio_from_documents(docs["dr_prosumers"], docs["curtailable_loads"], docs["load_entries"], START, END)
+    portfolio = portfolio_from_documents(
+        docs["dr_prosumers"], docs["curtailable_loads"], docs["load_entries"], START, END
+    )
     request_doc = next(d for d in docs["flex_requests"] if d["name"] == "flex_request_1_High")
     request = flex_request_from_documents(request_doc, docs["flex_request_data_points"], portfolio.grid)
     parse = time.perf_counter() - started
@@ -71,9 +73,26 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logger.info(
         "machine: %s, %d cores, Python %s, PIQP %s; T = 24, %d gammas, one process per size",
-        platform.machine(), multiprocessing.cpu_count(), platform.python_version(), piqp.__version__, len(GAMMAS),
+        platform.machine(),
+        multiprocessing.cpu_count(),
+        platform.python_version(),
+        piqp.__version__,
+        len(GAMMAS),
     )
-    header = f"{'users':>6} {'parse':>7} {'build':>7} {'solve':>7} {'solver':>7} {'kpis':>7} {'total':>7} {'ms/u-g':>7} {'!solver':>8} {'iters':>6} {'peakMB':>7}"
+    columns = [
+        ("users", 6),
+        ("parse", 7),
+        ("build", 7),
+        ("solve", 7),
+        ("solver", 7),
+        ("kpis", 7),
+        ("total", 7),
+        ("ms/u-g", 7),
+        ("!solver", 8),
+        ("iters", 6),
+        ("peakMB", 7),
+    ]
+    header = " ".join(f"{name:>{width}}" for name, width in columns)
     if args.pyomo:
         header += f" {'pyomo':>7}"
     logger.info("%s", header)

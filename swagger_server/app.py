@@ -55,7 +55,8 @@ async def development_token(request: Request) -> JSONResponse:
     form = await request.form()
     if form.get("grant_type") != "password" or not form.get("username"):
         return JSONResponse(
-            {"error": "invalid_request", "error_description": "use grant_type=password with a username"}, status_code=400
+            {"error": "invalid_request", "error_description": "use grant_type=password with a username"},
+            status_code=400,
         )
     return JSONResponse(
         {"access_token": secrets.token_urlsafe(24), "token_type": "bearer", "expires_in": 3600, "scope": "post_pricing"}

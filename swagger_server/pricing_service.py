@@ -71,9 +71,7 @@ class PricingService:
         if unknown.prosumers:
             shown = ", ".join(unknown.prosumers[:20]) + (" ..." if len(unknown.prosumers) > 20 else "")
             index = prosumers.index(unknown.prosumers[0])
-            raise RequestValidationError(
-                f"unknown prosumer name(s): {shown}", field=f"dr_prosumers[{index}]"
-            )
+            raise RequestValidationError(f"unknown prosumer name(s): {shown}", field=f"dr_prosumers[{index}]")
         raise RequestValidationError(f"unknown flex request name: {unknown.flex_request}", field="flex_request")
 
     def view(self, record: JobRecord) -> dict[str, Any]:

@@ -71,8 +71,9 @@ def queue_name() -> str:
 
 
 @pytest.fixture(scope="session")
-def worker(redis_url: str, service_sample_dir: Path, queue_name: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    redis_url: str, service_sample_dir: Path, queue_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
     """One real Celery worker process on the test Redis."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with celery_worker(service_env(redis_url, service_sample_dir, queue_name), log) as process:

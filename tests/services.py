@@ -62,8 +62,22 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
 def celery_worker(env: dict[str, str], log_path: Path, name: str = "worker") -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery -A workers.tasks worker`` process, ready when yielded."""
     log = log_path.open("wb")
-    command = [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--concurrency", "1",
-               "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.tasks",
+        "worker",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        f"{name}@%h",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: b"ready." in log_path.read_bytes() or process.poll() is not None, 60, what="worker start")
@@ -84,8 +98,13 @@ def api_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """A real ``python -m swagger_server`` process on a free port; yields its base URL."""
     port = free_port()
     log = log_path.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "swagger_server"], env=dict(env, PORT=str(port), HOST="127.0.0.1"),
-                               cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "swagger_server"],
+        env=dict(env, PORT=str(port), HOST="127.0.0.1"),
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:

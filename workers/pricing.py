@@ -5,7 +5,10 @@ without Celery; :mod:`workers.tasks` wraps them in tasks.
 """
 
 import logging
+import traceback
 from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
 
 from BRTP import (
     BrtpError,
@@ -28,7 +31,9 @@ class JobCancelled(Exception):
 
 def compute_result(request: dict[str, Any], source: DataSource, progress: Any) -> dict[str, Any]:
     """The ``PricingData`` of a request: plots, raw data and warnings (no callback yet)."""
-    docs = source.fetch(request["dr_prosumers"], request["flex_request"], request["start_datetime"], request["end_datetime"])
+    docs = source.fetch(
+        request["dr_prosumers"], request["flex_request"], request["start_datetime"], request["end_datetime"]
+    )
     portfolio = portfolio_from_documents(
         docs.prosumers,
         docs.curtailable_loads,
@@ -43,7 +48,11 @@ def compute_result(request: dict[str, Any], source: DataSource, progress: Any) -
     )
     logger.info(
         "solve.done users=%d gammas=%d build=%.3fs solve=%.3fs kpis=%.3fs",
-        portfolio.n_users, len(result.outcomes), result.timings.build, result.timings.solve, result.timings.kpis,
+        portfolio.n_users,
+        len(result.outcomes),
+        result.timings.build,
+        result.timings.solve,
+        result.timings.kpis,
     )
     return {
         "plots": plots(result),
@@ -83,3 +92,28 @@ def execute_job(job_id: str, store: JobStore, source: DataSource) -> str:
         return str(store.status(job_id))
     logger.info("job.succeeded job_id=%s", job_id)
     return "SUCCESS"
+
+
+def run_job_guarded(job_id: str, store: JobStore, source: DataSource, soft_time_limit: int) -> str:
+    """The task boundary: run the job, and turn any exception into a FAILURE a user can act on.
+
+    The only place that catches every exception: it logs it, stores the
+    traceback with the job (the API shows it only when DEBUG is on) and
+    re-raises so that Celery records the crash; other jobs go on.
+    """
+    try:
+        return execute_job(job_id, store, source)
+    except SoftTimeLimitExceeded:
+        logger.warning("job.timeout job_id=%s limit=%ss", job_id, soft_time_limit)
+        store.mark_failure(
+            job_id, f"the job exceeded the time limit of {soft_time_limit} s; submit fewer prosumers or gamma values"
+        )
+        return "FAILURE"
+    except Exception as exc:
+        logger.exception("job.crashed job_id=%s", job_id)
+        store.mark_failure(
+            job_id,
+            f"internal error while running the job ({type(exc).__name__}); it has been logged",
+            traceback.format_exc(),
+        )
+        raise

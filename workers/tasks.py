@@ -1,16 +1,11 @@
 """Celery tasks (``celery -A workers.tasks worker``, as in the original).
 
-Tasks take ids only; the request stays in the job store. The task boundary
-is the one place that catches every exception: it logs it, marks the job
-FAILURE with a message a user can act on (and the traceback when DEBUG is
-on), and lets other jobs go on.
+Tasks take ids only; the request stays in the job store. The work and the
+task boundary's error handling live in :mod:`workers.pricing`.
 """
 
-import logging
-import traceback
 from functools import cache
 
-from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 from swagger_server.adapters.data_source import DataSource, SampleDataSource
@@ -18,9 +13,7 @@ from swagger_server.adapters.job_store import JobStore
 from swagger_server.logging import configure_logging
 from swagger_server.settings import get_settings
 from workers.celery_app import RUN_JOB_TASK, app
-from workers.pricing import execute_job
-
-logger = logging.getLogger(__name__)
+from workers.pricing import run_job_guarded
 
 __all__ = ["app", "run_job"]
 
@@ -47,21 +40,4 @@ def _configure_worker_logging(**_: object) -> None:
 @app.task(name=RUN_JOB_TASK, acks_late=True)
 def run_job(job_id: str) -> str:
     """Run pricing job ``job_id`` to SUCCESS, FAILURE or REVOKED."""
-    store = job_store()
-    try:
-        return execute_job(job_id, store, data_source())
-    except SoftTimeLimitExceeded:
-        limit = get_settings().task_soft_time_limit
-        logger.warning("job.timeout job_id=%s limit=%ss", job_id, limit)
-        store.mark_failure(
-            job_id, f"the job exceeded the time limit of {limit} s; submit fewer prosumers or gamma values"
-        )
-        return "FAILURE"
-    except Exception as exc:
-        logger.exception("job.crashed job_id=%s", job_id)
-        store.mark_failure(
-            job_id,
-            f"internal error while running the job ({type(exc).__name__}); it has been logged",
-            traceback.format_exc(),
-        )
-        raise
+    return run_job_guarded(job_id, job_store(), data_source(), get_settings().task_soft_time_limit)

@@ -7,10 +7,11 @@ to a prosumer's ``shiftable_devices`` / ``EVs`` by ``type`` and ``offset``
 (the index in that list), as the FlexGrid original did.
 """
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ def parse_timestamp(value: object, where: str) -> datetime:
             raise InvalidInputError(f"{where}: {value!r} is not an ISO 8601 timestamp") from exc
     else:
         raise InvalidInputError(f"{where}: expected a timestamp, got {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class _SlotIndexer:
@@ -71,9 +72,11 @@ class _SlotIndexer:
 
 
 def infer_slot_hours(curtailable_loads: Sequence[Document], start: datetime, end: datetime) -> float:
-    """Slot length from the data: the most common gap between a prosumer's consecutive
-    curtailable-load timestamps (an odd timestamp then shows up as off-grid, not as a
-    finer grid). With a single timestamp per prosumer the whole horizon is one slot.
+    """Slot length from the data: the most common gap between a prosumer's timestamps.
+
+    Using the most common gap (not the smallest) makes an odd timestamp show up
+    as off-grid rather than as a finer grid. With a single timestamp per
+    prosumer the whole horizon is one slot.
     """
     stamps: dict[str, set[datetime]] = defaultdict(set)
     for doc in curtailable_loads:
@@ -83,7 +86,7 @@ def infer_slot_hours(curtailable_loads: Sequence[Document], start: datetime, end
     gaps: Counter[float] = Counter()
     for times in stamps.values():
         ordered = sorted(times)
-        gaps.update(round((b - a).total_seconds() / 3600.0, 9) for a, b in zip(ordered, ordered[1:], strict=False))
+        gaps.update(round((b - a).total_seconds() / 3600.0, 9) for a, b in itertools.pairwise(ordered))
     if gaps:
         return gaps.most_common(1)[0][0]
     return (end - start).total_seconds() / 3600.0
@@ -99,15 +102,12 @@ def make_grid(start: datetime, end: datetime, dt_hours: float) -> SlotGrid:
     n_slots = round(n_float)
     if n_slots < 1 or abs(n_float - n_slots) > 1e-6:
         raise InvalidInputError(
-            f"the horizon {start.isoformat()} to {end.isoformat()} is not a whole number of "
-            f"{dt_hours} h slots"
+            f"the horizon {start.isoformat()} to {end.isoformat()} is not a whole number of {dt_hours} h slots"
         )
     return SlotGrid(start=start, dt_hours=dt_hours, n_slots=n_slots)
 
 
-def _order_prosumers(
-    prosumers: Sequence[Document], user_names: Sequence[str] | None
-) -> list[Document]:
+def _order_prosumers(prosumers: Sequence[Document], user_names: Sequence[str] | None) -> list[Document]:
     by_name: dict[str, Document] = {}
     for doc in prosumers:
         name = doc.get("name")
@@ -155,9 +155,7 @@ def _parse_curtailable(
         b = non_negative(doc.get("base_load_kw"), f"{where}: base_load_kw")
         xc = non_negative(doc.get("desired_consumption_kw"), f"{where}: desired_consumption_kw")
         if xc < b - QUANTITY_TOL_KW:
-            raise InvalidInputError(
-                f"{where}: desired_consumption_kw {xc} is below base_load_kw {b}"
-            )
+            raise InvalidInputError(f"{where}: desired_consumption_kw {xc} is below base_load_kw {b}")
         steps = curve_steps(doc.get("flexibility", []), where)
         check_offer_prices_rise(steps, where)
         prices = np.array([p for p, _ in steps])
@@ -170,7 +168,7 @@ def _parse_curtailable(
     counts = seen.sum(axis=1)
     for i in range(n_users):
         if counts[i] != n_slots:
-            missing = [grid.label(t) for t in np.flatnonzero(~seen[i])]
+            missing = [grid.label(int(t)) for t in np.flatnonzero(~seen[i])]
             others = sorted({int(c) for c in counts})
             raise InvalidInputError(
                 f"prosumer {names[i]}: has {counts[i]} curtailable-load slots, expected {n_slots} "
@@ -212,8 +210,11 @@ def _parse_devices(
             for offset, item in enumerate(prosumer.get(kind) or []):
                 docs = entries.get((i, kind, offset), [])
                 inside = [
-                    doc for doc in docs
-                    if indexer.in_horizon(parse_timestamp(doc.get("timestamp"), f"prosumer {prosumer['name']}: load entry"))
+                    doc
+                    for doc in docs
+                    if indexer.in_horizon(
+                        parse_timestamp(doc.get("timestamp"), f"prosumer {prosumer['name']}: load entry")
+                    )
                 ]
                 if len(inside) < len(docs) and inside:
                     warnings.append(
@@ -274,7 +275,9 @@ def _device_row(
             "it must be the same on every entry of a device"
         )
     if len(deadlines) > 1:
-        raise InvalidInputError(f"{where}: deadline changes between entries ({sorted(d.isoformat() for d in deadlines)})")
+        raise InvalidInputError(
+            f"{where}: deadline changes between entries ({sorted(d.isoformat() for d in deadlines)})"
+        )
     active = np.flatnonzero(seen)
     start, finish = int(active[0]), int(active[-1])
     deadline = finish
@@ -283,8 +286,7 @@ def _device_row(
         deadline = indexer.containing_slot(deadline_time)
         if deadline < finish:
             raise InfeasibleJobError(
-                f"{where}: deadline {deadline_time.isoformat()} is before the desired finish "
-                f"{grid.label(finish)}"
+                f"{where}: deadline {deadline_time.isoformat()} is before the desired finish {grid.label(finish)}"
             )
         if deadline >= grid.n_slots:
             warnings.append(
@@ -383,9 +385,7 @@ def portfolio_from_documents(
     )
 
 
-def flex_request_from_documents(
-    flex_request: Document, data_points: Sequence[Document], grid: SlotGrid
-) -> FlexRequest:
+def flex_request_from_documents(flex_request: Document, data_points: Sequence[Document], grid: SlotGrid) -> FlexRequest:
     """Build a validated :class:`FlexRequest` on ``grid`` from central-DB documents.
 
     Data points of other flex requests and outside the horizon are ignored; a

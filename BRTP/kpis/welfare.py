@@ -51,9 +51,7 @@ def marginal_value(flex_request: FlexRequest, net_reduction_kw: FloatArray, snap
     return lam
 
 
-def bills(
-    portfolio: Portfolio, load_kw: FloatArray, price: FloatArray, lam: FloatArray, gamma: float
-) -> FloatArray:
+def bills(portfolio: Portfolio, load_kw: FloatArray, price: FloatArray, lam: FloatArray, gamma: float) -> FloatArray:
     """``Bill[i] = sum_t (p[t]*x[i, t] - gamma*lambda[t]*(xd[i, t] - x[i, t])) * dt``."""
     desired = portfolio.desired_load_kw()
     per_slot = price * load_kw - gamma * lam * (desired - load_kw)

@@ -39,10 +39,12 @@ def add_load_balance(m: pyo.ConcreteModel) -> None:
     shift_at = {t: [d for d, tt in m.DW if tt == t] for t in m.T}
     m.load_balance = pyo.Constraint(
         m.T,
-        rule=lambda m, t: m.aggregate_load[t]
-        == m.curtailable_total[t]
-        - pyo.quicksum(m.curtail[i, t] for i in curtail_at[t])
-        + pyo.quicksum(m.shift_power[d, t] for d in shift_at[t]),
+        rule=lambda m, t: (
+            m.aggregate_load[t]
+            == m.curtailable_total[t]
+            - pyo.quicksum(m.curtail[i, t] for i in curtail_at[t])
+            + pyo.quicksum(m.shift_power[d, t] for d in shift_at[t])
+        ),
     )
 
 

@@ -14,8 +14,7 @@ def add_curtailment(m: pyo.ConcreteModel, portfolio: Portfolio) -> None:
     least-squares slope of the offer). Cells with ``cmax = 0`` get no variable.
     """
     cells = [
-        (int(i), int(t))
-        for i, t in zip(*np.nonzero(portfolio.max_curtailment_kw > MIN_CURTAILMENT_KW), strict=True)
+        (int(i), int(t)) for i, t in zip(*np.nonzero(portfolio.max_curtailment_kw > MIN_CURTAILMENT_KW), strict=True)
     ]
     m.CT = pyo.Set(initialize=cells, dimen=2, ordered=True)
     m.cmax = pyo.Param(m.CT, initialize={(i, t): float(portfolio.max_curtailment_kw[i, t]) for i, t in cells})

@@ -30,8 +30,10 @@ def add_flexibility(m: pyo.ConcreteModel, portfolio: Portfolio, flex_request: Fl
     steps_of = {t: [k for tt, k in steps if tt == t] for t in slots}
     m.flex_link = pyo.Constraint(
         m.TR,
-        rule=lambda m, t: pyo.quicksum(m.flex_credit[t, k] for k in steps_of[t]) - m.net_increase[t]
-        <= m.desired_total[t] - m.aggregate_load[t],
+        rule=lambda m, t: (
+            pyo.quicksum(m.flex_credit[t, k] for k in steps_of[t]) - m.net_increase[t]
+            <= m.desired_total[t] - m.aggregate_load[t]
+        ),
     )
     m.flex_value = pyo.Expression(
         expr=(

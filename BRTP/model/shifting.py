@@ -30,6 +30,4 @@ def add_shifting(m: pyo.ConcreteModel, portfolio: Portfolio) -> None:
         m.D,
         rule=lambda m, d: pyo.quicksum(m.shift_power[d, t] for t in slots_of[d]) * m.dt == m.energy[d],
     )
-    m.delay_cost = pyo.Expression(
-        expr=pyo.quicksum(m.delay_weight[d, t] * m.shift_power[d, t] * m.dt for d, t in m.DW)
-    )
+    m.delay_cost = pyo.Expression(expr=pyo.quicksum(m.delay_weight[d, t] * m.shift_power[d, t] * m.dt for d, t in m.DW))

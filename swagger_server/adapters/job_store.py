@@ -13,7 +13,7 @@ time) and ``pricing:idempotency:<key>``.
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -56,7 +56,7 @@ return 0
 
 def utc_now() -> str:
     """The current time as ISO 8601 with offset."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def fingerprint(body: dict[str, Any]) -> str:
@@ -189,7 +189,9 @@ class JobStore:
     def mark_failure(self, job_id: str, error: str, traceback: str | None = None) -> bool:
         """PENDING/STARTED -> FAILURE with a message a user can act on."""
         done = self._apply(
-            job_id, ACTIVE, {"status": JobStatus.FAILURE.value, "date_done": utc_now(), "error": error, "traceback": traceback}
+            job_id,
+            ACTIVE,
+            {"status": JobStatus.FAILURE.value, "date_done": utc_now(), "error": error, "traceback": traceback},
         )
         self._expire(job_id)
         return done
@@ -219,7 +221,9 @@ class JobStore:
         if expired:
             self.redis.zrem(JOBS_INDEX, *expired)
         matching = [
-            job_id for job_id, s in zip(ids, statuses, strict=True) if s is not None and (status is None or s == status.value)
+            job_id
+            for job_id, s in zip(ids, statuses, strict=True)
+            if s is not None and (status is None or s == status.value)
         ]
         page = matching[offset : offset + limit]
         records = []

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 LEVELS = ("Low", "Medium", "High")
-SAMPLE_DAY = datetime(2021, 11, 11, tzinfo=timezone.utc)
+SAMPLE_DAY = datetime(2021, 11, 11, tzinfo=UTC)
 CREATED = "2022-01-17T11:40:26"
 COLLECTIONS = ("dr_prosumers", "curtailable_loads", "load_entries", "flex_requests", "flex_request_data_points")
 
@@ -147,7 +147,9 @@ def generate_documents(
                         "Curtailable_load",
                     )
                 )
-            docs["load_entries"].extend(_device_entries(prosumer["_id"], profile, ev_limit, day, rng, ids, evening_total[level]))
+            docs["load_entries"].extend(
+                _device_entries(prosumer["_id"], profile, ev_limit, day, rng, ids, evening_total[level])
+            )
     for level in levels:
         docs["flex_requests"].append(
             ids.eve({"name": f"flex_request_1_{level}", "flexibility_level": level}, "flex_requests", "Flex_request")
@@ -162,8 +164,10 @@ def generate_documents(
                         "flex_request_id": request_id,
                         "timestamp": _iso(day + timedelta(hours=hour)),
                         "flexibility": [
-                            {"price_euro_per_kw": round(price * (1.2 - 0.1 * k), 6) if k else 0.0,
-                             "quantity_kw": round(top * k / 4, 6)}
+                            {
+                                "price_euro_per_kw": round(price * (1.2 - 0.1 * k), 6) if k else 0.0,
+                                "quantity_kw": round(top * k / 4, 6),
+                            }
                             for k in range(5)
                         ],
                     },

@@ -61,7 +61,11 @@ def test_each_required_field(client, name: str) -> None:  # type: ignore[no-unty
         ({"dr_prosumers": [f"user_{i}" for i in range(10001)]}, "dr_prosumers", "too long"),
         ({"dr_prosumers": ["user_1_High", ""]}, "dr_prosumers[1]", "non-empty"),
         ({"dr_prosumers": ["user_1_High", 7]}, "dr_prosumers[1]", "not of type"),
-        ({"dr_prosumers": ["user_1_High", "user_999_High"]}, "dr_prosumers[1]", "unknown prosumer name(s): user_999_High"),
+        (
+            {"dr_prosumers": ["user_1_High", "user_999_High"]},
+            "dr_prosumers[1]",
+            "unknown prosumer name(s): user_999_High",
+        ),
         ({"flex_request": "flex_request_9_High"}, "flex_request", "unknown flex request"),
         ({"gamma_values": []}, "gamma_values", "non-empty"),
         ({"gamma_values": [float(i) for i in range(51)]}, "gamma_values", "too long"),
@@ -93,7 +97,9 @@ def test_non_finite_numbers_are_rejected(client, raw: str, field: str) -> None: 
 
 
 def test_malformed_json_is_a_400_problem(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/pricing", content=b'{"start_datetime": ', headers={**AUTH, "Content-Type": "application/json"})
+    response = client.post(
+        "/pricing", content=b'{"start_datetime": ', headers={**AUTH, "Content-Type": "application/json"}
+    )
     assert_problem(response, 400, None)
 
 
@@ -135,7 +141,10 @@ def test_unknown_job_is_404(client) -> None:  # type: ignore[no-untyped-def]
     assert_problem(client.delete("/pricing/does-not-exist", headers=AUTH), 404, "job_id")
 
 
-@pytest.mark.parametrize(("query", "field"), [("status=DONE", "status"), ("limit=0", "limit"), ("limit=201", "limit"), ("offset=-1", "offset")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("status=DONE", "status"), ("limit=0", "limit"), ("limit=201", "limit"), ("offset=-1", "offset")],
+)
 def test_list_parameters_are_validated(client, query: str, field: str) -> None:  # type: ignore[no-untyped-def]
     assert_problem(client.get(f"/pricing?{query}", headers=AUTH), 400, field)
 

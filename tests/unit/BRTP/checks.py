@@ -1,5 +1,7 @@
 """Checks of spec §7 shared by the tests: identities, feasibility and KKT conditions."""
 
+import itertools
+
 import numpy as np
 
 from BRTP import BrtpResult, FlexRequest, Portfolio
@@ -114,7 +116,7 @@ def assert_monotone_value(result: BrtpResult, request: FlexRequest) -> None:
     by_gamma = sorted(result.outcomes, key=lambda o: o.gamma)
     values = [float(request.value(o.net_reduction_kw).sum()) for o in by_gamma]
     scale = 1.0 + max(abs(v) for v in values)
-    assert all(b >= a - 1e-6 * scale for a, b in zip(values, values[1:], strict=False)), values
+    assert all(b >= a - 1e-6 * scale for a, b in itertools.pairwise(values)), values
     reference = result.outcomes[0]
     assert reference.gamma == 0
     assert reference.tc <= reference.tc_desired * (1 + 1e-9) + 1e-9

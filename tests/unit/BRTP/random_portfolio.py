@@ -1,6 +1,6 @@
 """Small random portfolios built directly as arrays, for property tests."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def random_job(seed: int, *, dt_hours: float = 1.0) -> tuple[Portfolio, FlexRequ
     )
     portfolio = Portfolio(
         user_names=tuple(f"user_{i}" for i in range(n_users)),
-        grid=SlotGrid(start=datetime(2021, 11, 11, tzinfo=timezone.utc), dt_hours=dt_hours, n_slots=n_slots),
+        grid=SlotGrid(start=datetime(2021, 11, 11, tzinfo=UTC), dt_hours=dt_hours, n_slots=n_slots),
         baseload_kw=baseload,
         curtailable_kw=baseload + extra,
         max_curtailment_kw=cmax,

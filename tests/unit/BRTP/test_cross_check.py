@@ -18,7 +18,11 @@ def assert_same_outcomes(portfolio, request, margin):  # type: ignore[no-untyped
     for f, r in zip(fast.outcomes, reference.outcomes, strict=True):
         assert f.solution.solver == "piqp" and r.solution.solver == "highs"
         scale = max(1.0, abs(r.solution.objective))
-        assert abs(f.solution.objective - r.solution.objective) <= 1e-6 * scale, (f.gamma, f.solution.objective, r.solution.objective)
+        assert abs(f.solution.objective - r.solution.objective) <= 1e-6 * scale, (
+            f.gamma,
+            f.solution.objective,
+            r.solution.objective,
+        )
         # L is unique (strictly convex in L); individual device schedules may not be.
         np.testing.assert_allclose(f.final_load_kw, r.final_load_kw, atol=1e-4)
         np.testing.assert_allclose(f.tc, r.tc, rtol=1e-5, atol=1e-6)
@@ -44,7 +48,9 @@ def test_both_formulations_have_the_same_size(sample_docs):  # type: ignore[no-u
     portfolio, request = build_job(sample_docs, None, "flex_request_1_Medium")
     model = build_model(portfolio, request, 0.2, 0.03)
     qp = assemble_qp(portfolio, request, 0.2, 0.03)
-    n_vars = sum(len(v) for v in (model.curtail, model.shift_power, model.flex_credit, model.net_increase, model.aggregate_load))
+    n_vars = sum(
+        len(v) for v in (model.curtail, model.shift_power, model.flex_credit, model.net_increase, model.aggregate_load)
+    )
     assert n_vars == len(qp.p_diag)
     assert len(model.flex_link) == qp.g_ineq.shape[0]
     assert len(model.shift_energy) + len(model.load_balance) == qp.a_eq.shape[0]

@@ -61,7 +61,9 @@ def test_real_export_parses_with_the_originals_join(shared_docs: Documents) -> N
 
 def test_unequal_slot_counts_name_the_prosumer_and_the_missing_slot(docs: Documents) -> None:
     docs["curtailable_loads"].remove(loads_of(docs, "user_2_High")[5])
-    with pytest.raises(InvalidInputError, match=r"user_2_High.*23 curtailable-load slots, expected 24.*2021-11-11T05:00:00Z"):
+    with pytest.raises(
+        InvalidInputError, match=r"user_2_High.*23 curtailable-load slots, expected 24.*2021-11-11T05:00:00Z"
+    ):
         build_job(docs, USERS, REQUEST)
 
 
@@ -89,7 +91,9 @@ def test_device_price_change_names_the_device(docs: Documents) -> None:
 def test_deadline_before_desired_finish_names_the_device(docs: Documents) -> None:
     for entry in entries_of(docs, "user_2_High", "device_2"):
         entry["deadline"] = entry["timestamp"].replace("T", "T").replace(entry["timestamp"][11:13], "00", 1)
-    with pytest.raises(InfeasibleJobError, match=r"user_2_High, device device_2: deadline .* before the desired finish"):
+    with pytest.raises(
+        InfeasibleJobError, match=r"user_2_High, device device_2: deadline .* before the desired finish"
+    ):
         build_job(docs, USERS, REQUEST)
 
 
@@ -121,15 +125,24 @@ def test_non_monotone_offer_quantities_name_the_slot(docs: Documents) -> None:
 def test_falling_offer_prices_are_rejected(docs: Documents) -> None:
     load = loads_of(docs, "user_2_High")[20]
     load["flexibility"][4]["price_euro_per_kw"] = 0.0001
-    with pytest.raises(InvalidInputError, match=r"user_2_High: curtailable load at 2021-11-11T20:00:00.*offer curve is not monotone"):
+    with pytest.raises(
+        InvalidInputError, match=r"user_2_High: curtailable load at 2021-11-11T20:00:00.*offer curve is not monotone"
+    ):
         build_job(docs, USERS, REQUEST)
 
 
 def test_rising_request_prices_are_rejected(docs: Documents) -> None:
     request_id = next(d["_id"] for d in docs["flex_requests"] if d["name"] == REQUEST)
-    point = next(d for d in docs["flex_request_data_points"] if d["flex_request_id"] == request_id and d["timestamp"].endswith("T18:00:00Z"))
+    point = next(
+        d
+        for d in docs["flex_request_data_points"]
+        if d["flex_request_id"] == request_id and d["timestamp"].endswith("T18:00:00Z")
+    )
     point["flexibility"][3]["price_euro_per_kw"] = 99.0
-    with pytest.raises(InvalidInputError, match=r"flex request flex_request_1_High, slot 2021-11-11T18:00:00.*request curve is not monotone"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"flex request flex_request_1_High, slot 2021-11-11T18:00:00.*request curve is not monotone",
+    ):
         build_job(docs, USERS, REQUEST)
 
 
@@ -158,7 +171,7 @@ def test_negative_request_quantity_is_rejected(docs: Documents) -> None:
 
 
 def test_unknown_prosumer_is_named(docs: Documents) -> None:
-    with pytest.raises(InvalidInputError, match="unknown prosumer.*user_99_High"):
+    with pytest.raises(InvalidInputError, match=r"unknown prosumer.*user_99_High"):
         build_job(docs, ["user_1_High", "user_99_High"], REQUEST)
 
 
