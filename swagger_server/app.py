@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from swagger_server import dependencies
-from swagger_server.adapters.data_source import DataSource, SampleDataSource
 from swagger_server.adapters.job_store import JobStore
-from swagger_server.auth import AnyToken, Authorizer, NoTokens, StaticTokens
+from swagger_server.adapters.sources import make_data_source
+from swagger_server.auth import AnyToken, Authorizer, StaticTokens, central_db_authorizer, introspection_authorizer
 from swagger_server.errors import NamedParameterValidator, register_error_handlers
 from swagger_server.logging import configure_logging
 from swagger_server.pricing_service import PricingService
@@ -35,19 +35,20 @@ def load_spec(settings: Settings) -> dict[str, Any]:
 
 
 def make_authorizer(settings: Settings) -> Authorizer:
-    """Configured tokens first; in sample-data mode any token; otherwise none yet."""
+    """Configured tokens first; in sample-data mode any token; else introspection or the central DB."""
     if settings.tokens:
         return StaticTokens(settings.tokens)
     if settings.sample_data:
         logger.warning("auth.any_token: SAMPLE_DATA=1 without API_TOKENS accepts any non-empty bearer token")
         return AnyToken()
-    logger.warning("auth.no_tokens: set API_TOKENS to accept requests")
-    return NoTokens()
-
-
-def make_data_source(settings: Settings) -> DataSource:
-    """Where submit-time name checks look (the worker builds its own)."""
-    return SampleDataSource(settings.sample_data_dir)
+    if settings.token_introspection_url:
+        return introspection_authorizer(
+            settings.token_introspection_url,
+            settings.central_db_client_id,
+            settings.token_introspection_client_secret.get_secret_value(),
+            settings.auth_cache_seconds,
+        )
+    return central_db_authorizer(settings.central_db_base_url, settings.auth_cache_seconds)
 
 
 async def development_token(request: Request) -> JSONResponse:

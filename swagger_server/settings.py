@@ -32,7 +32,17 @@ class Settings(BaseSettings):
     central_db_username: str = ""
     central_db_password: SecretStr = SecretStr("")
 
+    central_db_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for one central-DB response")
+    central_db_retries: int = Field(default=4, ge=1, description="attempts per central-DB request (timeouts, 5xx)")
+    central_db_backoff: float = Field(default=1.0, ge=0, description="first retry delay in seconds, doubled per retry")
+    central_db_page_size: int = Field(default=500, ge=1, le=5000, description="documents per page (Eve max_results)")
+
     api_tokens: str = Field(default="", description="comma-separated bearer tokens accepted by the API")
+    token_introspection_url: str = Field(
+        default="", description="RFC 7662 endpoint; empty: the central DB's /authorization/"
+    )
+    token_introspection_client_secret: SecretStr = SecretStr("")
+    auth_cache_seconds: float = Field(default=60.0, ge=0, description="how long a token check is reused")
 
     host: str = "0.0.0.0"
     port: int = 8080

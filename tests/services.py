@@ -53,8 +53,8 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
         CELERY_QUEUE=queue,
         LOG_LEVEL="INFO",
         PYTHONPATH=str(REPO_ROOT),
-        **extra,
     )
+    env.update(extra)
     return env
 
 

@@ -19,7 +19,7 @@ from BRTP import (
     raw_data,
     run_brtp,
 )
-from swagger_server.adapters.data_source import DataSource
+from swagger_server.adapters.data_source import DataSource, DataSourceError
 from swagger_server.adapters.job_store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def execute_job(job_id: str, store: JobStore, source: DataSource) -> str:
     except JobCancelled:
         logger.info("job.cancelled job_id=%s", job_id)
         return "REVOKED"
-    except BrtpError as exc:
+    except (BrtpError, DataSourceError) as exc:
         logger.info("job.failed job_id=%s error=%s", job_id, exc)
         store.mark_failure(job_id, str(exc))
         return "FAILURE"

@@ -8,8 +8,9 @@ from functools import cache
 
 from celery.signals import worker_process_init
 
-from swagger_server.adapters.data_source import DataSource, SampleDataSource
+from swagger_server.adapters.data_source import DataSource
 from swagger_server.adapters.job_store import JobStore
+from swagger_server.adapters.sources import make_data_source
 from swagger_server.logging import configure_logging
 from swagger_server.settings import get_settings
 from workers.celery_app import RUN_JOB_TASK, app
@@ -28,7 +29,7 @@ def job_store() -> JobStore:
 @cache
 def data_source() -> DataSource:
     """This worker process's data source."""
-    return SampleDataSource(get_settings().sample_data_dir)
+    return make_data_source(get_settings())
 
 
 @worker_process_init.connect

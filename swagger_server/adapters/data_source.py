@@ -16,6 +16,10 @@ from BRTP import InvalidInputError
 Document = dict[str, Any]
 
 
+class DataSourceError(Exception):
+    """The data source failed in a way the user should hear about (unreachable, refused, ...)."""
+
+
 @dataclass(frozen=True)
 class JobDocuments:
     """The central-DB documents one job needs."""

@@ -16,12 +16,14 @@ def submit(client, **changes: Any) -> str:  # type: ignore[no-untyped-def]
     return str(response.json()["job_id"])
 
 
-def wait_for(client, job_id: str, statuses=FINISHED, timeout: float = 90, predicate=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def wait_for(
+    client, job_id: str, statuses=FINISHED, timeout: float = 90, predicate=None, headers=None
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Poll GET /pricing/{job_id} until its status is in ``statuses`` (and ``predicate`` holds)."""
     deadline = time.monotonic() + timeout
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        response = client.get(f"/pricing/{job_id}", headers=AUTH)
+        response = client.get(f"/pricing/{job_id}", headers=headers or AUTH)
         assert response.status_code == 200, response.text
         body = response.json()
         if body["status"] in statuses and (predicate is None or predicate(body)):

@@ -1,0 +1,246 @@
+"""The FlexGrid central DB (an Eve REST API behind OAuth2): client and data source.
+
+- OAuth2 password grant at ``{base}/oauth/token`` with the configured client id,
+  username and password. The token is cached for all threads of the process,
+  refreshed before ``expires_in`` runs out and once more on a 401.
+- One pooled HTTP session with timeouts on every call; retries with
+  exponential backoff and jitter on timeouts, connection errors and 5xx
+  (tenacity), none on other 4xx.
+- Collections are read with Eve ``where`` filters and every ``_links.next``
+  page is followed.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from BRTP import InvalidInputError
+from swagger_server.adapters.data_source import DataSourceError, Document, JobDocuments, UnknownNames
+
+logger = logging.getLogger(__name__)
+
+#: Names per ``$in`` query, to keep URLs short.
+NAMES_PER_QUERY = 100
+#: Refresh the token this many seconds (at most a tenth of its lifetime) before it expires.
+REFRESH_MARGIN_S = 30.0
+
+
+class CentralDbUnavailable(DataSourceError):
+    """The central DB could not be reached, or kept failing, after the retries."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Timeouts, connection errors and 5xx answers are worth retrying; other 4xx are not."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def eve_time(value: datetime | str) -> str:
+    """A timestamp as the central DB stores it: ISO 8601 in UTC with ``Z``."""
+    when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class TokenCache:
+    """One OAuth2 access token shared by the threads of a process."""
+
+    def __init__(self, fetch: Callable[[], tuple[str, float]]) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def get(self, *, stale: str | None = None) -> str:
+        """A valid token; with ``stale``, replace that token even if it has not expired (after a 401)."""
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._refresh_at or self._token == stale:
+                token, lifetime = self._fetch()
+                margin = min(REFRESH_MARGIN_S, lifetime / 10)
+                self._token, self._refresh_at = token, time.monotonic() + lifetime - margin
+            return self._token
+
+
+class CentralDbClient:
+    """Reads Eve collections of the central DB."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        page_size: int,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self._credentials = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "username": username,
+            "password": password,
+        }
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            follow_redirects=False,
+        )
+        self._retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_attempt(retries),
+            wait=wait_exponential_jitter(multiplier=backoff, max=max(backoff, 30.0), jitter=backoff),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        self.retries = retries
+        self.page_size = page_size
+        self.tokens = TokenCache(self._request_token)
+
+    @staticmethod
+    def _log_retry(state: RetryCallState) -> None:
+        outcome = state.outcome.exception() if state.outcome else None
+        logger.warning("central_db.retry attempt=%d error=%s", state.attempt_number, outcome)
+
+    def _request_token(self) -> tuple[str, float]:
+        def ask() -> httpx.Response:
+            response = self._http.post(urljoin(self.base_url, "oauth/token"), data=self._credentials)
+            response.raise_for_status()
+            return response
+
+        response = self._call(ask, "oauth/token")
+        body = response.json()
+        logger.info("central_db.token_refreshed expires_in=%s", body.get("expires_in"))
+        return str(body["access_token"]), float(body.get("expires_in", 3600))
+
+    def _call(self, attempt: Callable[[], httpx.Response], what: str) -> httpx.Response:
+        try:
+            return self._retrying(attempt)
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            if status >= 500:
+                raise CentralDbUnavailable(
+                    f"the central DB answered {status} to {what} {self.retries} times; try again later"
+                ) from exc
+            if status in (401, 403):
+                raise CentralDbUnavailable(
+                    f"the central DB refused our credentials ({status}) for {what}; check CENTRAL_DB_CLIENT_ID, "
+                    "CENTRAL_DB_USERNAME and CENTRAL_DB_PASSWORD"
+                ) from exc
+            raise CentralDbUnavailable(
+                f"the central DB answered {status} to {what}: {exc.response.text[:200]}"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise CentralDbUnavailable(
+                f"the central DB at {self.base_url} could not be reached for {what} after {self.retries} attempts "
+                f"({type(exc).__name__}); try again later"
+            ) from exc
+
+    def _get(self, url: str, params: dict[str, str] | None) -> dict[str, Any]:
+        def attempt() -> httpx.Response:
+            token = self.tokens.get()
+            response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+            if response.status_code == 401:
+                fresh = self.tokens.get(stale=token)
+                response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {fresh}"})
+            response.raise_for_status()
+            return response
+
+        data: dict[str, Any] = self._call(attempt, url.removeprefix(self.base_url).split("?")[0]).json()
+        return data
+
+    def find(self, collection: str, where: dict[str, Any], projection: dict[str, int] | None = None) -> list[Document]:
+        """Every document of ``collection`` matching ``where``, following ``_links.next`` pages."""
+        return list(self._pages(collection, where, projection))
+
+    def _pages(self, collection: str, where: dict[str, Any], projection: dict[str, int] | None) -> Iterator[Document]:
+        params: dict[str, str] | None = {"where": json.dumps(where), "max_results": str(self.page_size)}
+        if projection and params is not None:
+            params["projection"] = json.dumps(projection)
+        url = urljoin(self.base_url, collection)
+        pages = 0
+        while url:
+            body = self._get(url, params)
+            pages += 1
+            yield from body.get("_items", [])
+            following = body.get("_links", {}).get("next", {}).get("href")
+            url = urljoin(self.base_url, following) if following else ""
+            params = None  # the next link carries the query
+        logger.debug("central_db.read collection=%s pages=%d", collection, pages)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._http.close()
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+class CentralDbSource:
+    """A job's documents from the central DB."""
+
+    def __init__(self, client: CentralDbClient) -> None:
+        self.client = client
+
+    def _prosumers(self, names: Sequence[str], projection: dict[str, int] | None = None) -> list[Document]:
+        found: list[Document] = []
+        for chunk in _chunks(names, NAMES_PER_QUERY):
+            found += self.client.find("dr_prosumers", {"name": {"$in": chunk}}, projection)
+        return found
+
+    def _flex_request(self, name: str) -> Document | None:
+        matches = self.client.find("flex_requests", {"name": name})
+        return matches[0] if matches else None
+
+    def unknown_names(self, prosumers: list[str], flex_request: str) -> UnknownNames | None:
+        """Names the central DB does not have; None when it cannot be asked right now."""
+        try:
+            known = {doc["name"] for doc in self._prosumers(prosumers, {"name": 1})}
+            has_request = self._flex_request(flex_request) is not None
+        except DataSourceError as exc:
+            logger.warning("central_db.name_check_skipped error=%s", exc)
+            return None
+        return UnknownNames([n for n in prosumers if n not in known], None if has_request else flex_request)
+
+    def fetch(
+        self, prosumers: list[str], flex_request: str, start: datetime | str, end: datetime | str
+    ) -> JobDocuments:
+        """The documents of ``prosumers`` and ``flex_request`` in ``[start, end)``."""
+        chosen = self._prosumers(prosumers)
+        missing = sorted(set(prosumers) - {doc["name"] for doc in chosen})
+        if missing:
+            raise InvalidInputError(f"unknown prosumer(s) in the central DB: {', '.join(missing)}")
+        request = self._flex_request(flex_request)
+        if request is None:
+            raise InvalidInputError(f"unknown flex request in the central DB: {flex_request}")
+        span = {"$gte": eve_time(start), "$lt": eve_time(end)}
+        ids = [str(doc["_id"]) for doc in chosen]
+        loads: list[Document] = []
+        entries: list[Document] = []
+        for chunk in _chunks(ids, NAMES_PER_QUERY):
+            where = {"prosumer_id": {"$in": chunk}, "timestamp": span}
+            loads += self.client.find("curtailable_loads", where)
+            entries += self.client.find("load_entries", where)
+        points = self.client.find(
+            "flex_request_data_points", {"flex_request_id": str(request["_id"]), "timestamp": span}
+        )
+        logger.info(
+            "central_db.fetched prosumers=%d curtailable_loads=%d load_entries=%d data_points=%d",
+            len(chosen),
+            len(loads),
+            len(entries),
+            len(points),
+        )
+        return JobDocuments(chosen, loads, entries, request, points)

@@ -1,0 +1,98 @@
+"""The central-DB client against a real Eve-like HTTP server: paging, tokens, retries, faults."""
+
+import time
+
+import pytest
+
+from swagger_server.adapters.central_db import CentralDbClient, CentralDbSource, CentralDbUnavailable
+from tests.fakes.eve_server import EveServer, Fault
+
+START, END = "2021-11-11T00:00:00Z", "2021-11-12T00:00:00Z"
+
+
+@pytest.fixture
+def eve(sample_docs):  # type: ignore[no-untyped-def]
+    with EveServer(sample_docs) as server:
+        yield server
+
+
+def client_for(server: EveServer, **overrides: object) -> CentralDbClient:
+    options: dict[str, object] = dict(timeout=2.0, retries=3, backoff=0.01, page_size=25)
+    options.update(overrides)
+    return CentralDbClient(server.url, "client", server.state.username, server.state.password, **options)  # type: ignore[arg-type]
+
+
+def test_where_filters_and_every_page_is_followed(eve: EveServer, sample_docs) -> None:  # type: ignore[no-untyped-def]
+    source = CentralDbSource(client_for(eve, page_size=7))
+    docs = source.fetch(["user_1_High", "user_2_Low"], "flex_request_1_High", START, "2021-11-11T12:00:00Z")
+    assert sorted(d["name"] for d in docs.prosumers) == ["user_1_High", "user_2_Low"]
+    assert len(docs.curtailable_loads) == 2 * 12  # $gte start, $lt end
+    assert all(START <= d["timestamp"] < "2021-11-11T12:00:00Z" for d in docs.curtailable_loads)
+    assert len(docs.flex_request_data_points) == 12
+    assert docs.flex_request["name"] == "flex_request_1_High"
+    assert eve.state.calls["curtailable_loads"] == 4  # 24 documents, 7 per page
+    assert eve.state.calls["oauth"] == 1  # one token for the whole job
+
+
+def test_token_is_refreshed_before_it_expires(eve: EveServer) -> None:
+    eve.state.token_lifetime = 0.5
+    client = client_for(eve)
+    client.find("flex_requests", {})
+    time.sleep(0.6)
+    client.find("flex_requests", {})
+    assert eve.state.calls["oauth"] == 2
+
+
+def test_a_401_refreshes_the_token_once(eve: EveServer) -> None:
+    client = client_for(eve)
+    client.find("flex_requests", {})
+    eve.state.revoke_all_tokens()
+    assert len(client.find("flex_requests", {})) == 3
+    assert eve.state.calls["oauth"] == 2
+
+
+def test_500_then_success_is_retried(eve: EveServer) -> None:
+    eve.state.faults.append(Fault("dr_prosumers", status=500, times=2))
+    found = client_for(eve).find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})
+    assert [d["name"] for d in found] == ["user_3_Medium"]
+    assert eve.state.calls["dr_prosumers"] == 3
+
+
+def test_permanent_503_gives_up_with_a_clear_message(eve: EveServer) -> None:
+    eve.state.faults.append(Fault("dr_prosumers", status=503, times=None))
+    with pytest.raises(CentralDbUnavailable, match="answered 503 to dr_prosumers 3 times; try again later"):
+        client_for(eve).find("dr_prosumers", {})
+    assert eve.state.calls["dr_prosumers"] == 3
+
+
+def test_a_page_that_times_out_is_retried(eve: EveServer) -> None:
+    eve.state.faults.append(Fault("curtailable_loads", delay=1.5, times=1, skip=1))
+    client = client_for(eve, timeout=0.5, page_size=10)
+    found = client.find("curtailable_loads", {"timestamp": {"$gte": START, "$lt": "2021-11-11T01:00:00Z"}})
+    assert len(found) == 30
+    assert eve.state.calls["curtailable_loads"] == 3 + 1  # 3 pages, the second one asked twice
+
+
+def test_client_errors_are_not_retried(eve: EveServer) -> None:
+    with pytest.raises(CentralDbUnavailable, match="answered 404"):
+        client_for(eve).find("no_such_collection", {})
+    assert eve.state.calls["no_such_collection"] == 1
+
+
+def test_wrong_credentials_say_which_settings_to_check(eve: EveServer) -> None:
+    client = CentralDbClient(eve.url, "client", "aggregator", "wrong", timeout=2, retries=3, backoff=0.01, page_size=25)
+    with pytest.raises(CentralDbUnavailable, match="CENTRAL_DB_USERNAME"):
+        client.find("flex_requests", {})
+
+
+def test_unreachable_central_db_is_named() -> None:
+    client = CentralDbClient("http://127.0.0.1:9", "c", "u", "p", timeout=0.5, retries=2, backoff=0.01, page_size=25)
+    with pytest.raises(CentralDbUnavailable, match=r"could not be reached .* after 2 attempts"):
+        client.find("flex_requests", {})
+
+
+def test_unknown_names_are_found_cheaply(eve: EveServer) -> None:
+    source = CentralDbSource(client_for(eve))
+    unknown = source.unknown_names(["user_1_High", "user_42_High"], "flex_request_7_Low")
+    assert unknown is not None
+    assert unknown.prosumers == ["user_42_High"] and unknown.flex_request == "flex_request_7_Low"

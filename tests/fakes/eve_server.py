@@ -1,0 +1,235 @@
+"""A small real HTTP server on 127.0.0.1 that behaves like the FlexGrid central DB (Eve + OAuth2).
+
+Serves any document set (the generated sample or the real export) with:
+``POST /oauth/token`` (password grant, expiring tokens), collection reads with
+Eve ``where`` filters (equality, ``$in``, ``$gte``, ``$lt``), ``projection``,
+``max_results`` / ``page`` pagination with ``_links.next``, and
+``GET /authorization/`` answering ``OK`` or ``Unauthorized``. CORS is open so
+that a browser on another origin (Swagger UI) can get a token.
+
+Faults are injected per test: answer a status N times (or forever), delay a
+request, revoke every token.
+"""
+
+import json
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+Documents = dict[str, list[dict[str, Any]]]
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Requested-With",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+}
+
+
+@dataclass
+class Fault:
+    """Answer requests whose path starts with ``prefix``: ``status`` (or a delay) ``times`` times (None: forever)."""
+
+    prefix: str
+    status: int | None = None
+    delay: float = 0.0
+    times: int | None = 1
+    skip: int = 0  # let this many matching requests through first
+
+
+@dataclass
+class EveState:
+    """What the fake central DB holds and how it misbehaves."""
+
+    docs: Documents
+    username: str = "aggregator"
+    password: str = "s3cret"
+    token_lifetime: float = 3600.0
+    page_size_cap: int = 1000
+    tokens: dict[str, float] = field(default_factory=dict)
+    scopes: dict[str, str] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def issue_token(self, scope: str = "post_pricing") -> str:
+        token = secrets.token_urlsafe(16)
+        self.tokens[token] = time.monotonic() + self.token_lifetime
+        self.scopes[token] = scope
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        expires = self.tokens.get(token)
+        return expires is not None and expires > time.monotonic()
+
+    def revoke_all_tokens(self) -> None:
+        self.tokens.clear()
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if not path.startswith(fault.prefix):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                if fault.times is not None:
+                    if fault.times <= 0:
+                        continue
+                    fault.times -= 1
+                return fault
+        return None
+
+
+def matches(doc: dict[str, Any], where: dict[str, Any]) -> bool:
+    """Eve/Mongo-style filter: equality, ``$in``, ``$gte``, ``$lt`` (strings compare as stored)."""
+    for key, condition in where.items():
+        value = doc.get(key)
+        if isinstance(condition, dict):
+            for op, operand in condition.items():
+                if op == "$in" and value not in operand:
+                    return False
+                if op == "$gte" and not (value is not None and value >= operand):
+                    return False
+                if op == "$lt" and not (value is not None and value < operand):
+                    return False
+                if op not in ("$in", "$gte", "$lt"):
+                    raise ValueError(f"unsupported operator {op}")
+        elif value != condition:
+            return False
+    return True
+
+
+def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
+    """The request handler class bound to ``state``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+            payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+            self.send_response(status)
+            for name, value in CORS.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _fault(self) -> bool:
+            path = urlparse(self.path).path.lstrip("/")
+            state.calls[path.split("/")[0] or "/"] += 1
+            fault = state.take_fault(path)
+            if fault is None:
+                return False
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.status:
+                self._send(fault.status, {"_status": "ERR", "_error": {"code": fault.status, "message": "injected"}})
+                return True
+            return False
+
+        def do_OPTIONS(self) -> None:
+            self._send(204, "")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            if self._fault():
+                return
+            route = urlparse(self.path).path.rstrip("/")
+            if route == "/oauth/introspect":
+                token = form.get("token", "")
+                active = state.token_valid(token)
+                self._send(
+                    200, {"active": active, "scope": state.scopes.get(token, "")} if active else {"active": False}
+                )
+                return
+            if route != "/oauth/token":
+                self._send(404, {"_status": "ERR"})
+                return
+            if form.get("grant_type") != "password" or (form.get("username"), form.get("password")) != (
+                state.username,
+                state.password,
+            ):
+                self._send(401, {"error": "invalid_client"})
+                return
+            token = state.issue_token(form.get("scope", "post_pricing"))
+            self._send(
+                200,
+                {
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "expires_in": state.token_lifetime,
+                    "scope": "",
+                    "refresh_token": secrets.token_urlsafe(8),
+                },
+            )
+
+        def do_GET(self) -> None:
+            if self._fault():
+                return
+            url = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            path = url.path.strip("/")
+            if path == "authorization":
+                ok = state.token_valid(query.get("token", "")) and query.get("resource") == "/pricing"
+                self._send(200, "OK" if ok else "Unauthorized", "text/html; charset=utf-8")
+                return
+            auth = self.headers.get("Authorization", "")
+            if not (auth.startswith("Bearer ") and state.token_valid(auth[7:])):
+                self._send(
+                    401, {"_status": "ERR", "_error": {"code": 401, "message": "Please provide proper credentials"}}
+                )
+                return
+            if path not in state.docs:
+                self._send(404, {"_status": "ERR"})
+                return
+            where = json.loads(query.get("where", "{}"))
+            page = int(query.get("page", 1))
+            size = min(int(query.get("max_results", 25)), state.page_size_cap)
+            found = [d for d in state.docs[path] if matches(d, where)]
+            items = found[(page - 1) * size : page * size]
+            projection = json.loads(query["projection"]) if "projection" in query else None
+            if projection:
+                items = [{k: v for k, v in d.items() if k in projection or k == "_id"} for d in items]
+            links: dict[str, Any] = {"self": {"href": f"{path}?{url.query}"}}
+            if page * size < len(found):
+                following = dict(query, page=str(page + 1))
+                links["next"] = {"title": "next page", "href": f"{path}?{urlencode(following)}"}
+            self._send(
+                200,
+                {"_items": items, "_links": links, "_meta": {"page": page, "max_results": size, "total": len(found)}},
+            )
+
+    return Handler
+
+
+class EveServer:
+    """The fake central DB running in a background thread; use as a context manager."""
+
+    def __init__(self, docs: Documents, **options: Any) -> None:
+        self.state = EveState(docs=docs, **options)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.state))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:40123``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "EveServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
