@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from swagger_server import dependencies
+from swagger_server.adapters.callbacks import Allowlist
 from swagger_server.adapters.job_store import JobStore
 from swagger_server.adapters.sources import make_data_source
 from swagger_server.auth import AnyToken, Authorizer, StaticTokens, central_db_authorizer, introspection_authorizer
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         revoke,
         max_horizon_days=settings.max_horizon_days,
         show_tracebacks=settings.debug,
+        callback_allowlist=Allowlist.parse(settings.callback_allowlist),
     )
     dependencies.install(
         dependencies.Dependencies(

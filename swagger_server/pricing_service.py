@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from swagger_server.adapters.callbacks import Allowlist, CallbackRefused, CallbackUnresolvable, check_url
 from swagger_server.adapters.data_source import DataSource
 from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
 from swagger_server.exceptions import RequestValidationError, ServiceUnavailableError
@@ -39,6 +40,7 @@ class PricingService:
         *,
         max_horizon_days: int,
         show_tracebacks: bool,
+        callback_allowlist: Allowlist,
     ) -> None:
         self.store = store
         self.source = source
@@ -46,11 +48,14 @@ class PricingService:
         self.revoke = revoke
         self.max_horizon_days = max_horizon_days
         self.show_tracebacks = show_tracebacks
+        self.callback_allowlist = callback_allowlist
 
     def submit(self, body: dict[str, Any], idempotency_key: str | None) -> tuple[JobRecord, bool]:
         """Validate, record and queue a job; returns the job and whether it is new."""
         request = normalise_request(body, self.max_horizon_days)
         self._check_names(request["dr_prosumers"], request["flex_request"])
+        if "callback" in request:
+            self._check_callback(request["callback"]["url"])
         record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
         record, created = self.store.create(record, idempotency_key)
         if not created:
@@ -74,6 +79,15 @@ class PricingService:
             raise RequestValidationError(f"unknown prosumer name(s): {shown}", field=f"dr_prosumers[{index}]")
         raise RequestValidationError(f"unknown flex request name: {unknown.flex_request}", field="flex_request")
 
+    def _check_callback(self, url: str) -> None:
+        """Refuse a callback URL that resolves to a non-public address now (SSRF guard)."""
+        try:
+            check_url(url, self.callback_allowlist)
+        except CallbackUnresolvable:
+            return  # may resolve later; delivery checks again
+        except CallbackRefused as exc:
+            raise RequestValidationError(str(exc), field="callback.url") from exc
+
     def view(self, record: JobRecord) -> dict[str, Any]:
         """The ``PricingJobResult`` body of a job."""
         body: dict[str, Any] = {
@@ -88,7 +102,9 @@ class PricingService:
             "traceback": record.traceback if self.show_tracebacks else None,
         }
         if record.result is not None:
-            body["result"] = record.result
+            body["result"] = {**record.result, "callback_result": record.callback_result}
+        if record.callback is not None:
+            body["callback"] = record.callback
         return body
 
     def get(self, job_id: str) -> dict[str, Any]:

@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     token_introspection_client_secret: SecretStr = SecretStr("")
     auth_cache_seconds: float = Field(default=60.0, ge=0, description="how long a token check is reused")
 
+    callback_secret: SecretStr = Field(
+        default=SecretStr(""), description="Standard Webhooks secret (whsec_...); empty: unsigned"
+    )
+    callback_allowed_hosts: str | None = Field(
+        default=None,
+        description="hosts and CIDRs callbacks may reach besides public addresses; unset: loopback in sample mode",
+    )
+    callback_connect_timeout: float = Field(default=3.0, gt=0)
+    callback_read_timeout: float = Field(default=10.0, gt=0)
+    callback_retry_base: float = Field(default=10.0, gt=0, description="first retry delay (s), doubled per attempt")
+    callback_retry_cap: float = Field(default=900.0, gt=0, description="longest delay between two attempts (s)")
+    callback_retry_total: float = Field(default=3600.0, ge=0, description="give up once the delays add up to this (s)")
+
     host: str = "0.0.0.0"
     port: int = 8080
     public_base_url: str = Field(default="", description="external URL prefix for links; empty: relative links")
@@ -78,6 +91,13 @@ class Settings(BaseSettings):
     def tokens(self) -> frozenset[str]:
         """The configured API tokens."""
         return frozenset(t.strip() for t in self.api_tokens.split(",") if t.strip())
+
+    @property
+    def callback_allowlist(self) -> list[str]:
+        """Hosts and CIDRs callbacks may reach even if not public: loopback by default in sample mode."""
+        if self.callback_allowed_hosts is None:
+            return ["localhost", "127.0.0.0/8", "::1/128"] if self.sample_data else []
+        return [item.strip() for item in self.callback_allowed_hosts.split(",") if item.strip()]
 
     @property
     def token_url(self) -> str:

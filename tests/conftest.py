@@ -16,6 +16,17 @@ from swagger_server.settings import Settings
 from tests.documents import SHARED_EXPORT, Documents, load_documents, sample_documents
 from tests.services import SYSTEM_REDIS, celery_worker, free_port, redis_answers, service_env
 
+#: Callback delivery of the test worker: signed, short timeouts, fast retries for at most 20 s.
+CALLBACK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+CALLBACK_TEST_SETTINGS = {
+    "CALLBACK_SECRET": CALLBACK_SECRET,
+    "CALLBACK_CONNECT_TIMEOUT": "0.5",
+    "CALLBACK_READ_TIMEOUT": "1",
+    "CALLBACK_RETRY_BASE": "0.3",
+    "CALLBACK_RETRY_CAP": "2",
+    "CALLBACK_RETRY_TOTAL": "20",
+}
+
 
 @pytest.fixture(scope="session")
 def sample_docs() -> Documents:
@@ -76,7 +87,8 @@ def worker(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """One real Celery worker process on the test Redis."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with celery_worker(service_env(redis_url, service_sample_dir, queue_name), log) as process:
+    env = service_env(redis_url, service_sample_dir, queue_name, **CALLBACK_TEST_SETTINGS)
+    with celery_worker(env, log) as process:
         yield process
 
 

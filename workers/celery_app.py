@@ -11,6 +11,7 @@ from celery import Celery
 from swagger_server.settings import Settings, get_settings
 
 RUN_JOB_TASK = "pricing.run_job"
+DELIVER_CALLBACK_TASK = "pricing.deliver_callback"
 
 
 def create_celery(settings: Settings) -> Celery:

@@ -12,7 +12,7 @@ time) and ``pricing:idempotency:<key>``.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -78,7 +78,8 @@ class JobRecord:
     result: dict[str, Any] | None = None
     error: str | None = None
     traceback: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    callback_result: str | None = None
+    callback: dict[str, Any] | None = None
 
     @classmethod
     def from_hash(cls, job_id: str, raw: dict[str, str]) -> "JobRecord":
@@ -94,6 +95,8 @@ class JobRecord:
             result=json.loads(raw["result"]) if raw.get("result") else None,
             error=raw.get("error") or None,
             traceback=raw.get("traceback") or None,
+            callback_result=raw.get("callback_result") or None,
+            callback=json.loads(raw["callback"]) if raw.get("callback") else None,
         )
 
 
@@ -196,9 +199,9 @@ class JobStore:
         self._expire(job_id)
         return done
 
-    def update_result(self, job_id: str, result: dict[str, Any]) -> None:
-        """Replace the stored result of a finished job (e.g. to record callback delivery)."""
-        self._apply(job_id, (JobStatus.SUCCESS,), {"result": json.dumps(result)})
+    def record_callback(self, job_id: str, delivery: dict[str, Any], result_text: str) -> None:
+        """Record the callback's delivery state and the readable ``callback_result`` of a SUCCESS job."""
+        self._apply(job_id, (JobStatus.SUCCESS,), {"callback": json.dumps(delivery), "callback_result": result_text})
 
     def revoke(self, job_id: str) -> JobRecord:
         """PENDING/STARTED -> REVOKED; :class:`JobConflictError` if the job already finished."""

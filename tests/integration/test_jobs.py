@@ -24,14 +24,17 @@ def assert_readme_result(body: dict) -> None:  # type: ignore[type-arg]
     plots = body["result"]["plots"]
     assert len(plots["FINAL_ECC"]) == len(plots["UW_BAR"]) == 2
     assert plots["AUW_vs_GAMMA"]["serries"][0]["yvalues"][0] == 1.0
-    assert body["result"]["callback_result"] is None
 
 
 def test_readme_job_runs_end_to_end(client) -> None:  # type: ignore[no-untyped-def]
-    job_id = submit(client)
+    job_id = submit(client, callback=README_JOB["callback"])
     body = wait_for(client, job_id)
     assert_readme_result(body)
     assert body["request"]["callback"] == README_JOB["callback"]
+    # Nobody listens on localhost:9000 here: delivery is attempted and retried.
+    attempted = wait_for(client, job_id, predicate=lambda b: "callback" in b)
+    assert attempted["callback"]["url"] == "http://localhost:9000/pricing"
+    assert attempted["callback"]["attempts"][0]["error"].startswith("connection failed")
 
 
 def test_running_job_can_be_cancelled_and_the_worker_takes_the_next(client) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from swagger_server.adapters.callbacks import Allowlist
 from swagger_server.adapters.data_source import JobDocuments, SampleDataSource, UnknownNames
 from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
 from swagger_server.pricing_service import PricingService
@@ -34,7 +35,13 @@ def new_job(store: JobStore) -> str:
 
 def service(store: JobStore, debug: bool) -> PricingService:
     return PricingService(
-        store, BrokenSource(), lambda _: None, lambda _: None, max_horizon_days=7, show_tracebacks=debug
+        store,
+        BrokenSource(),
+        lambda _: None,
+        lambda _: None,
+        max_horizon_days=7,
+        show_tracebacks=debug,
+        callback_allowlist=Allowlist.parse([]),
     )
 
 

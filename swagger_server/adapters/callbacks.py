@@ -1,0 +1,221 @@
+"""Deliver a job's result to the client's callback URL: once, signed, and never into private networks.
+
+- **SSRF guard.** The URL's host is resolved once; every resolved address must
+  be public (not loopback, private, link-local, multicast, reserved, unspecified,
+  or an IPv4-mapped form of those), unless the host or address is on the
+  allowlist. The request then goes to the address that was checked (no second
+  resolution); for https the certificate is still checked against the hostname.
+- **Signing** per Standard Webhooks: ``webhook-id`` (stable across retries),
+  ``webhook-timestamp`` and ``webhook-signature`` = ``v1,<base64 HMAC-SHA256 of
+  "id.timestamp.body">``; unsigned when no secret is configured.
+- **One attempt** at a time: :func:`deliver_once` POSTs and classifies the
+  outcome (delivered / retry later / failed for good). Redirects are not
+  followed. The retry schedule lives with the delivery task
+  (:mod:`workers.callback_delivery`).
+"""
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Headers a client's callback headers cannot override.
+PROTECTED_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-length", "host"}
+RESPONSE_EXCERPT = 1000
+
+
+class CallbackRefused(ValueError):
+    """The callback URL may not be called (not http(s), or not a public address)."""
+
+
+class CallbackUnresolvable(CallbackRefused):
+    """The callback host does not resolve (now); at submit time that is not yet a reason to refuse."""
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Hosts and networks callbacks may reach even though they are not public."""
+
+    hosts: frozenset[str]
+    networks: tuple[Network, ...]
+
+    @classmethod
+    def parse(cls, items: list[str]) -> "Allowlist":
+        """``["localhost", "127.0.0.0/8", "10.1.2.3"]`` -> hosts and networks."""
+        hosts: set[str] = set()
+        networks: list[Network] = []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                hosts.add(item.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def allows(self, host: str, address: Address) -> bool:
+        """True if the host name or the address is allowlisted."""
+        return host.lower().rstrip(".") in self.hosts or any(address in net for net in self.networks)
+
+
+def is_public(address: Address) -> bool:
+    """A global unicast address (IPv4-mapped IPv6 is judged by its IPv4 address)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked callback destination: connect to ``address``, present ``host``."""
+
+    url: str
+    host: str
+    port: int
+    address: Address
+
+    @property
+    def pinned_url(self) -> str:
+        """The URL with the host replaced by the checked address."""
+        parts = urlsplit(self.url)
+        literal = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        return urlunsplit((parts.scheme, f"{literal}:{self.port}", parts.path or "/", parts.query, ""))
+
+
+def check_url(url: str, allowlist: Allowlist) -> Target:
+    """Resolve the URL's host once and check every address; the target to connect to.
+
+    Raises :class:`CallbackRefused` naming the reason.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise CallbackRefused(f"callback URL {url!r} is not an http(s) URL with a host")
+    host = parts.hostname
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CallbackUnresolvable(f"callback host {host!r} does not resolve ({exc})") from exc
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    refused = [a for a in addresses if not (is_public(a) or allowlist.allows(host, a))]
+    if refused or not addresses:
+        raise CallbackRefused(
+            f"callback host {host!r} resolves to a non-public address ({', '.join(map(str, refused))}); "
+            "add it to CALLBACK_ALLOWED_HOSTS to allow it"
+        )
+    return Target(url=url, host=host, port=port, address=addresses[0])
+
+
+def webhook_secret(secret: str) -> bytes:
+    """The signing key: a Standard Webhooks ``whsec_<base64>`` secret, or the raw string."""
+    return base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64(HMAC-SHA256(key, "id.timestamp.body"))>``."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(webhook_secret(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def build_headers(
+    client_headers: dict[str, str], message_id: str, timestamp: int, body: bytes, secret: str
+) -> dict[str, str]:
+    """The client's headers, then ours (they cannot override signature headers, Content-Length or Host)."""
+    headers = {k: v for k, v in client_headers.items() if k.lower() not in PROTECTED_HEADERS}
+    asked = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/vnd.api+json" if "vnd.api+json" in asked else "application/json"
+    headers["webhook-id"] = message_id
+    headers["webhook-timestamp"] = str(timestamp)
+    if secret:
+        headers["webhook-signature"] = sign(secret, message_id, timestamp, body)
+    return headers
+
+
+Outcome = Literal["delivered", "retry", "failed"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt, as recorded on the job."""
+
+    at: str
+    outcome: Outcome
+    status: int | None = None
+    error: str | None = None
+    body: str = ""
+    retry_after: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for the job record."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "body"}
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def deliver_once(
+    target: Target,
+    payload: dict[str, Any],
+    client_headers: dict[str, str],
+    message_id: str,
+    secret: str,
+    timeouts: httpx.Timeout,
+    now: str,
+) -> Attempt:
+    """POST ``payload`` once to the checked address and classify the outcome."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = build_headers(client_headers, message_id, int(time.time()), body, secret)
+    headers["Host"] = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+    extensions = {"sni_hostname": target.host} if target.url.lower().startswith("https") else {}
+    try:
+        with httpx.Client(timeout=timeouts, follow_redirects=False) as client:
+            request = client.build_request(
+                "POST", target.pinned_url, content=body, headers=headers, extensions=extensions
+            )
+            response = client.send(request)
+    except httpx.TimeoutException as exc:
+        return Attempt(at=now, outcome="retry", error=f"timeout ({type(exc).__name__})")
+    except httpx.TransportError as exc:
+        return Attempt(at=now, outcome="retry", error=f"connection failed ({type(exc).__name__})")
+    code, excerpt = response.status_code, response.text[:RESPONSE_EXCERPT]
+    if 200 <= code < 300:
+        return Attempt(at=now, outcome="delivered", status=code, body=excerpt)
+    if code == 429 or code >= 500:
+        return Attempt(
+            at=now,
+            outcome="retry",
+            status=code,
+            body=excerpt,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if 300 <= code < 400:
+        return Attempt(at=now, outcome="failed", status=code, error="redirect not followed", body=excerpt)
+    return Attempt(at=now, outcome="failed", status=code, body=excerpt)
+
+
+def result_text(attempt: Attempt) -> str:
+    """The original's readable ``callback_result``: ``status: 200`` and the body, or the error."""
+    if attempt.status is not None:
+        return f"status: {attempt.status}\n\n{attempt.body}"
+    return f"error: {attempt.error}"

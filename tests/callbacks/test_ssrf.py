@@ -1,0 +1,117 @@
+"""SSRF guard: non-public callback URLs are refused before any connection is made."""
+
+import ipaddress
+import socket
+import uuid
+
+import httpx
+import pytest
+
+from swagger_server.adapters.callbacks import Allowlist, CallbackRefused, check_url, is_public
+from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
+from swagger_server.app import create_app
+from tests.api.test_validation import AUTH, README_JOB
+from tests.conftest import make_settings
+from tests.fakes.receiver import Receiver
+from workers.callback_delivery import DeliveryPolicy, deliver_step
+
+pytestmark = pytest.mark.integration
+
+
+def loopback_hostname() -> str | None:
+    """This machine's own name when it resolves to loopback (it does on Debian), else None."""
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, 80)}
+    except socket.gaierror:
+        return None
+    return name if all(ipaddress.ip_address(a).is_loopback for a in addresses) else None
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    with Receiver(ipv6=True) as server:
+        yield server
+
+
+def refused_urls(port: int) -> list[str]:
+    urls = [
+        f"http://127.0.0.1:{port}/cb",
+        f"http://localhost:{port}/cb",
+        f"http://[::1]:{port}/cb",
+        "http://169.254.169.254/latest/meta-data/",
+        f"http://10.0.0.1:{port}/cb",
+        f"http://2130706433:{port}/cb",  # 127.0.0.1 in decimal
+        f"http://0x7f000001:{port}/cb",  # 127.0.0.1 in hex
+        f"http://[::ffff:127.0.0.1]:{port}/cb",  # IPv4-mapped IPv6
+        "http://[::ffff:169.254.169.254]/cb",
+        f"https://127.1:{port}/cb",  # short form
+    ]
+    name = loopback_hostname()
+    if name:
+        urls.append(f"http://{name}:{port}/cb")
+    return urls
+
+
+def test_refused_at_submit_time_without_any_connection(receiver, redis_url, service_sample_dir, queue_name) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(redis_url, service_sample_dir, queue_name, callback_allowed_hosts="")
+    client = create_app(settings).test_client()
+    for url in refused_urls(receiver.port):
+        response = client.post("/pricing", json={**README_JOB, "callback": {"url": url}}, headers=AUTH)
+        assert response.status_code == 400, (url, response.text)
+        assert response.json()["field"] == "callback.url" and "non-public" in response.json()["detail"]
+    assert receiver.connections == 0
+
+
+def test_refused_at_delivery_time_without_any_connection(receiver, redis_url) -> None:  # type: ignore[no-untyped-def]
+    store = JobStore.from_url(redis_url, retention_days=1)
+    job_id = str(uuid.uuid4())
+    request = {**README_JOB, "callback": {"url": receiver.url()}}
+    store.create(JobRecord(job_id=job_id, status=JobStatus.PENDING, request=request, submitted_at=utc_now()))
+    store.mark_started(job_id)
+    store.mark_success(job_id, {"plots": {}, "raw_data": {}, "callback_result": None, "warnings": []})
+    policy = DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1.0), 0.1, 1.0, 5.0)
+    assert deliver_step(job_id, store, policy) is None
+    delivery = store.get(job_id).callback
+    assert delivery is not None and delivery["state"] == "failed" and "non-public" in delivery["reason"]
+    assert receiver.connections == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("240.0.0.1", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:93.184.215.14", True),
+    ],
+)
+def test_public_addresses(address: str, public: bool) -> None:
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+def test_allowlist_opens_hosts_and_networks() -> None:
+    allow = Allowlist.parse(["localhost", "127.0.0.0/8"])
+    assert check_url("http://localhost:9000/x", allow).address.is_loopback
+    assert str(check_url("http://127.0.0.1:9000/x", allow).address) == "127.0.0.1"
+    with pytest.raises(CallbackRefused):
+        check_url("http://[::1]:9000/x", Allowlist.parse(["127.0.0.0/8"]))
+
+
+def test_the_checked_address_is_the_one_connected_to() -> None:
+    target = check_url("http://localhost:9000/cb?x=1", Allowlist.parse(["localhost"]))
+    assert target.pinned_url in ("http://127.0.0.1:9000/cb?x=1", "http://[::1]:9000/cb?x=1")
+    assert target.host == "localhost"
