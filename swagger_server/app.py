@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,6 +22,8 @@ from swagger_server.logging import configure_logging
 from swagger_server.pricing_service import PricingService
 from swagger_server.readiness import ReadinessProbe, solver_check
 from swagger_server.settings import Settings, get_settings
+from swagger_server.web import pages
+from swagger_server.web.session import CookieToBearer
 from workers.celery_app import RUN_JOB_TASK, create_celery
 
 logger = logging.getLogger(__name__)
@@ -109,5 +112,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     if settings.sample_data:
         app.add_url_rule("/oauth/token", "oauth_token", development_token, methods=["POST"])
+    for rule, endpoint, handler, methods in pages.ROUTES:
+        app.add_url_rule(rule, endpoint, handler, methods=methods)
+    app.add_middleware(CookieToBearer, position=MiddlewarePosition.BEFORE_SECURITY)
     register_error_handlers(app)
     return app

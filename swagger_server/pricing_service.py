@@ -12,7 +12,14 @@ from typing import Any
 from swagger_server.adapters.callbacks import Allowlist, CallbackRefused, CallbackUnresolvable, check_url
 from swagger_server.adapters.data_source import DataSource
 from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
-from swagger_server.exceptions import RequestValidationError, ServiceUnavailableError
+from swagger_server.exceptions import (
+    JobConflictError,
+    JobNotFoundError,
+    RequestValidationError,
+    ServiceUnavailableError,
+)
+from swagger_server.rendering.plots import UnknownPlot, render_png
+from swagger_server.rendering.tables import consumption_csv, raw_data_csv
 from swagger_server.request_rules import normalise_request
 
 logger = logging.getLogger(__name__)
@@ -143,3 +150,31 @@ class PricingService:
         self.revoke(job_id)
         logger.info("job.revoked job_id=%s", job_id)
         return self.view(record)
+
+    def _result(self, job_id: str) -> dict[str, Any]:
+        record = self.store.get(job_id)
+        if record.status is not JobStatus.SUCCESS or record.result is None:
+            raise JobConflictError(
+                f"job {job_id} is {record.status.value}; results exist once it succeeded", field="job_id"
+            )
+        return record.result
+
+    def plot_png(self, job_id: str, name: str) -> bytes:
+        """A plot of the result as PNG, rendered once and cached with the job."""
+        cached = self.store.image(job_id, name)
+        if cached is not None:
+            return cached
+        try:
+            image = render_png(self._result(job_id)["plots"], name)
+        except UnknownPlot as exc:
+            raise JobNotFoundError(f"job {job_id} has no plot named {name!r}", field="name") from exc
+        self.store.cache_image(job_id, name, image)
+        return image
+
+    def raw_data_csv(self, job_id: str) -> str:
+        """KPIs per gamma as CSV."""
+        return raw_data_csv(self._result(job_id)["raw_data"])
+
+    def consumption_csv(self, job_id: str) -> str:
+        """Initial and final consumption per slot as CSV."""
+        return consumption_csv(self._result(job_id)["raw_data"])

@@ -37,6 +37,7 @@ FINISHED = (JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED)
 JOB_KEY = "pricing:job:{}"
 JOBS_INDEX = "pricing:jobs"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
+IMAGE_KEY = "pricing:image:{}:{}"
 SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error"]
 
 # Set fields only if the current status is one of ARGV[1] (comma-separated).
@@ -103,16 +104,21 @@ class JobRecord:
 class JobStore:
     """Jobs in Redis; one instance per process, thread-safe (redis-py pools connections)."""
 
-    def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, binary: redis.Redis, retention_seconds: int) -> None:
         self.redis = client
+        self.binary = binary
         self.retention_seconds = retention_seconds
         self._transition = client.register_script(_TRANSITION)
 
     @classmethod
     def from_url(cls, url: str, retention_days: int) -> "JobStore":
         """A store on the Redis at ``url``."""
-        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
-        return cls(client, retention_days * 86400)
+        options = {"socket_timeout": 10, "socket_connect_timeout": 5}
+        return cls(
+            redis.Redis.from_url(url, decode_responses=True, **options),
+            redis.Redis.from_url(url, decode_responses=False, **options),
+            retention_days * 86400,
+        )
 
     def create(self, record: JobRecord, idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
         """Store a new PENDING job; with an idempotency key seen before, return that job instead.
@@ -236,6 +242,15 @@ class JobStore:
             except JobNotFoundError:
                 continue
         return records, len(matching)
+
+    def image(self, job_id: str, name: str) -> bytes | None:
+        """A rendered image cached with the job, if any."""
+        data: bytes | None = self.binary.get(IMAGE_KEY.format(job_id, name))
+        return data
+
+    def cache_image(self, job_id: str, name: str, data: bytes) -> None:
+        """Keep a rendered image as long as the job."""
+        self.binary.set(IMAGE_KEY.format(job_id, name), data, ex=self.retention_seconds)
 
     def ping(self) -> bool:
         """True if Redis answers."""

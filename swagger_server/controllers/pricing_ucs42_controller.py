@@ -32,3 +32,35 @@ def pricing_list(status: str | None = None, limit: int = 20, offset: int = 0) ->
 def pricing_delete(job_id: str) -> Response:
     """Cancel a queued or running job."""
     return dependencies.current().service.cancel(job_id), 200, JSON
+
+
+def pricing_plot(job_id: str, name: str) -> tuple[bytes, int, dict[str, str]]:
+    """A plot of the result as PNG."""
+    image = dependencies.current().service.plot_png(job_id, name)
+    return image, 200, {"Content-Type": "image/png", "Cache-Control": "private, max-age=86400"}
+
+
+def pricing_raw_data_csv(job_id: str) -> tuple[bytes, int, dict[str, str]]:
+    """KPIs per gamma as CSV (UTF-8; bytes, so that the declared media type is kept as is)."""
+    body = dependencies.current().service.raw_data_csv(job_id).encode()
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "text/csv",
+            "Content-Disposition": f'attachment; filename="{job_id}-raw_data.csv"',
+        },
+    )
+
+
+def pricing_consumption_csv(job_id: str) -> tuple[bytes, int, dict[str, str]]:
+    """Initial and final consumption per slot as CSV (UTF-8)."""
+    body = dependencies.current().service.consumption_csv(job_id).encode()
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "text/csv",
+            "Content-Disposition": f'attachment; filename="{job_id}-consumption.csv"',
+        },
+    )

@@ -1,0 +1,91 @@
+"""PNG images of a result's plot series, drawn with matplotlib (Agg, no display).
+
+Each image keeps the JSON plot's title, axis labels and legends, so the
+picture and the series a program reads say the same thing. Names:
+``AUW_vs_GAMMA``, ``FLEX_REVENUES``, ``FLEX_QUANTITY`` and, per gamma index
+``i``, ``UW_BAR_<i>`` and ``FINAL_ECC_<i>``.
+"""
+
+import io
+import re
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+WIDTH_PX, HEIGHT_PX, DPI = 800, 450, 100
+SINGLE = ("AUW_vs_GAMMA", "FLEX_REVENUES", "FLEX_QUANTITY")
+PER_GAMMA = re.compile(r"^(UW_BAR|FINAL_ECC)_(\d+)$")
+
+
+class UnknownPlot(LookupError):
+    """No plot of that name in the result."""
+
+
+def plot_names(plots: dict[str, Any]) -> list[str]:
+    """Every image name a result has, in display order."""
+    names = list(SINGLE)
+    names += [f"FINAL_ECC_{i}" for i in range(len(plots.get("FINAL_ECC", [])))]
+    names += [f"UW_BAR_{i}" for i in range(len(plots.get("UW_BAR", [])))]
+    return names
+
+
+def select(plots: dict[str, Any], name: str) -> dict[str, Any]:
+    """The JSON plot behind an image name."""
+    if name in SINGLE:
+        return dict(plots[name])
+    match = PER_GAMMA.match(name)
+    if match:
+        series = plots.get(match.group(1), [])
+        index = int(match.group(2))
+        if index < len(series):
+            return dict(series[index])
+    raise UnknownPlot(name)
+
+
+def _values(values: list[float | None]) -> list[float]:
+    return [float("nan") if v is None else v for v in values]
+
+
+def render_png(plots: dict[str, Any], name: str) -> bytes:
+    """Draw one plot of a result as a PNG of 800 x 450 pixels."""
+    plot = select(plots, name)
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    series = plot["serries"]
+    if name.startswith("UW_BAR"):
+        labels = series[0].get("xticklabels") or [str(x) for x in series[0]["xvalues"]]
+        values = _values(series[0]["yvalues"])
+        axes.bar(range(len(values)), values, color="#4c78a8")
+        axes.axhline(1.0, color="#888", linewidth=0.8, linestyle="--", label="RTP (γ = 0)")
+        axes.set_xticks(range(len(values)), labels, rotation=60 if len(labels) > 6 else 0, ha="right", fontsize=8)
+        if len(labels) > 40:
+            axes.set_xticks([])
+        axes.legend(loc="best", fontsize=8)
+    elif plot.get("plot_type") == "bar":
+        x = [f"{v:g}" for v in series[0]["xvalues"]]
+        axes.bar(x, _values(series[0]["yvalues"]), color="#f58518")
+    else:
+        styles = [("#4c78a8", "--", "o"), ("#e45756", "-", "s")]
+        for number, line in enumerate(series):
+            colour, dash, marker = styles[number % len(styles)]
+            axes.plot(
+                line["xvalues"],
+                _values(line["yvalues"]),
+                dash,
+                color=colour,
+                marker=marker,
+                markersize=3,
+                label=line.get("legend"),
+            )
+        if any(line.get("legend") for line in series):
+            axes.legend(loc="best", fontsize=8)
+    axes.set_title(plot.get("title") or name.replace("_", " "), fontsize=11)
+    axes.set_xlabel(plot.get("xlabel", ""))
+    axes.set_ylabel(plot.get("ylabel", ""))
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()

@@ -1,0 +1,182 @@
+"""HTML pages, rendered on the server from the job store (no external CDN or network)."""
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from swagger_server import dependencies
+from swagger_server.adapters.data_source import SampleDataSource
+from swagger_server.exceptions import JobNotFoundError, ServiceError
+from swagger_server.rendering.plots import plot_names
+from swagger_server.rendering.tables import kpi_rows, welfare_rows
+from swagger_server.web.session import COOKIE, cookie_token
+
+logger = logging.getLogger(__name__)
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+)
+DEFAULT_FORM = {
+    "start_datetime": "2021-11-11T00:00:00Z",
+    "end_datetime": "2021-11-12T00:00:00Z",
+    "profit_margin": "0.2",
+    "gamma_values": "0, 0.5, 1, 2, 5",
+}
+
+
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page from ``templates/``."""
+    return HTMLResponse(TEMPLATES.get_template(template).render(**context), status_code=status)
+
+
+async def signed_in(request: Request) -> bool:
+    """True if the session cookie holds a token the API would accept."""
+    token = cookie_token(request.scope["headers"])
+    return bool(token) and await dependencies.current().authorizer.check(token or "", "GET", "/pricing") is not None
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """Send the browser to the login field, then back here."""
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+async def home(request: Request) -> Response:
+    """``/``: the job list."""
+    return RedirectResponse("/jobs", status_code=303)
+
+
+async def login_page(request: Request) -> Response:
+    """``GET /login``: a token field."""
+    settings = dependencies.current().settings
+    return render("login.html", next=request.query_params.get("next", "/jobs"), sample_data=settings.sample_data)
+
+
+async def login(request: Request) -> Response:
+    """``POST /login``: check the token once, keep it in an HttpOnly cookie."""
+    form = await request.form()
+    token = str(form.get("token", "")).strip()
+    target = str(form.get("next", "/jobs"))
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/jobs"
+    settings = dependencies.current().settings
+    if not token or await dependencies.current().authorizer.check(token, "GET", "/pricing") is None:
+        return render(
+            "login.html", status=401, next=target, sample_data=settings.sample_data, error="That token is not accepted."
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """Forget the session token."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _form_choices() -> dict[str, Any]:
+    source = dependencies.current().service.source
+    if isinstance(source, SampleDataSource):
+        return {
+            "prosumers": sorted(source.prosumers_by_name, key=_natural),
+            "flex_requests": sorted(source.flex_requests_by_name),
+        }
+    return {"prosumers": [], "flex_requests": []}
+
+
+def _natural(name: str) -> tuple[str, int, str]:
+    parts = name.split("_")
+    number = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+    return (parts[-1], number, name)
+
+
+async def jobs_page(request: Request) -> Response:
+    """``GET /jobs``: recent jobs and a form to submit one."""
+    if not await signed_in(request):
+        return to_login(request)
+    listing = dependencies.current().service.list(None, 50, 0)
+    return render("jobs.html", jobs=listing["items"], total=listing["total"], form=DEFAULT_FORM, **_form_choices())
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.url.netloc
+
+
+async def submit_job(request: Request) -> Response:
+    """``POST /jobs``: the form's job, submitted like the API would; then its report."""
+    if not _same_origin(request) or not await signed_in(request):
+        return to_login(request)
+    form = await request.form()
+    values = {key: str(form.get(key, "")) for key in DEFAULT_FORM}
+    prosumers = [str(v) for v in form.getlist("dr_prosumers") if str(v)]
+    prosumers += [n.strip() for n in str(form.get("dr_prosumers_text", "")).replace("\n", ",").split(",") if n.strip()]
+    try:
+        body = {
+            "start_datetime": values["start_datetime"],
+            "end_datetime": values["end_datetime"],
+            "dr_prosumers": list(dict.fromkeys(prosumers)),
+            "flex_request": str(form.get("flex_request", "")),
+            "profit_margin": float(values["profit_margin"] or 0),
+            "gamma_values": [float(g) for g in values["gamma_values"].replace(";", ",").split(",") if g.strip()],
+        }
+        if not body["dr_prosumers"]:
+            raise ServiceError("choose at least one prosumer", field="dr_prosumers")
+        if not body["gamma_values"]:
+            raise ServiceError("give at least one gamma value", field="gamma_values")
+        record, _ = dependencies.current().service.submit(body, None)
+    except ValueError:
+        error = "profit margin and gamma values must be numbers"
+    except ServiceError as exc:
+        error = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
+    else:
+        return RedirectResponse(f"/pricing/{record.job_id}/report", status_code=303)
+    listing = dependencies.current().service.list(None, 50, 0)
+    return render(
+        "jobs.html",
+        status=400,
+        jobs=listing["items"],
+        total=listing["total"],
+        form=values,
+        error=error,
+        chosen=prosumers,
+        **_form_choices(),
+    )
+
+
+async def report_page(request: Request) -> Response:
+    """``GET /pricing/{job_id}/report``: one page per job."""
+    if not await signed_in(request):
+        return to_login(request)
+    job_id = request.path_params["job_id"]
+    try:
+        job = dependencies.current().service.get(job_id)
+    except JobNotFoundError as exc:
+        return render("not_found.html", status=404, detail=exc.detail)
+    context: dict[str, Any] = {"job": job, "refresh": job["status"] in ("PENDING", "STARTED")}
+    if job["status"] == "SUCCESS":
+        raw = job["result"]["raw_data"]
+        context.update(
+            kpis=kpi_rows(raw),
+            welfare=welfare_rows(raw),
+            gammas=raw["GAMMA"],
+            images=plot_names(job["result"]["plots"]),
+            warnings=job["result"].get("warnings", []),
+        )
+    return render("report.html", **context)
+
+
+ROUTES = [
+    ("/", "home", home, ["GET"]),
+    ("/login", "login_page", login_page, ["GET"]),
+    ("/login", "login", login, ["POST"]),
+    ("/logout", "logout", logout, ["GET"]),
+    ("/jobs", "jobs_page", jobs_page, ["GET"]),
+    ("/jobs", "submit_job", submit_job, ["POST"]),
+    ("/pricing/{job_id}/report", "report_page", report_page, ["GET"]),
+]

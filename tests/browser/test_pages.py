@@ -1,0 +1,105 @@
+"""People's pages in a real browser: log in, submit through the form, read the report, download CSV."""
+
+import csv
+import io
+import logging
+
+import pytest
+
+from tests.integration.jobs import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+logger = logging.getLogger(__name__)
+PROSUMERS = ["user_1_High", "user_2_High", "user_3_Medium", "user_4_Low"]
+
+
+def test_submit_through_the_form_and_read_the_report(page, live_api: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_api}/jobs")
+    assert "/login" in page.url  # the token is given once
+    page.fill("#token", "analyst-token")
+    page.click("#login")
+    page.wait_for_selector("#submit-form")
+    page.select_option("#dr_prosumers", PROSUMERS)
+    page.select_option("#flex_request", "flex_request_1_High")
+    page.fill("#profit_margin", "0.25")
+    page.fill("#gamma_values", "0.5, 2")
+    page.click("#submit")
+    page.wait_for_url("**/report")
+    page.wait_for_selector("#status.SUCCESS", timeout=60000)  # the report refreshes itself until done
+    job_id = page.url.split("/")[-2]
+
+    rows = page.locator("#kpis tbody tr")
+    assert rows.count() == 3  # gamma 0 is added first
+    assert page.locator("#welfare tbody tr").count() == len(PROSUMERS)
+    images = page.locator(".plots img")
+    assert images.count() == 3 + 2 * 3
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    widths = page.eval_on_selector_all(".plots img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert all(w == 800 for w in widths), widths
+
+    job = page.request.get(f"{live_api}/pricing/{job_id}").json()  # same session cookie
+    assert sorted(job["request"]["dr_prosumers"]) == sorted(PROSUMERS) and job["request"]["gamma_values"] == [0.5, 2.0]
+    with page.expect_download() as download:
+        page.click("#raw-csv")
+    table = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    raw = job["result"]["raw_data"]
+    assert [float(r["gamma"]) for r in table] == raw["GAMMA"] == [0.0, 0.5, 2.0]
+    for index, row in enumerate(table):
+        for column, key in [
+            ("AUW", "AUW_BRTP"),
+            ("TC", "TC_BRTP"),
+            ("FLEX_R", "FLEX_R"),
+            ("DSO_REVENUE", "DSO_REVENUE"),
+        ]:
+            assert float(row[column]) == pytest.approx(raw[key][index], rel=1e-12)
+
+    report_shot = tmp_path / "report.png"
+    page.screenshot(path=str(report_shot), full_page=True)
+    page.goto(f"{live_api}/jobs")
+    assert job_id[:8] in page.locator("#jobs").inner_text()
+    list_shot = tmp_path / "jobs.png"
+    page.screenshot(path=str(list_shot), full_page=True)
+    logger.info("screenshots: %s %s", report_shot, list_shot)
+
+
+def test_form_errors_are_shown_on_the_page(page, live_api: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_api}/login?next=/jobs")
+    page.fill("#token", "t")
+    page.click("#login")
+    page.select_option("#dr_prosumers", ["user_1_High"])
+    page.fill("#end_datetime", "2021-11-10T00:00:00Z")
+    page.click("#submit")
+    assert "end_datetime: end_datetime must be after start_datetime" in page.locator("#form-error").inner_text()
+
+
+def test_failed_job_report_shows_the_error(page, live_api: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_api}/login?next=/jobs")
+    page.fill("#token", "t")
+    page.click("#login")
+    page.select_option("#dr_prosumers", ["user_1_High"])
+    page.fill("#start_datetime", "2021-11-12T00:00:00Z")
+    page.fill("#end_datetime", "2021-11-13T00:00:00Z")
+    page.click("#submit")
+    page.wait_for_selector("#status.FAILURE", timeout=60000)
+    assert "user_1_High" in page.locator("#error").inner_text()
+
+
+def test_pages_and_data_need_the_token(page, live_api: str) -> None:  # type: ignore[no-untyped-def]
+    response = page.request.get(f"{live_api}/pricing?limit=1")
+    assert response.status == 401
+    page.goto(f"{live_api}/pricing/some-job/report")
+    assert "/login" in page.url
+
+
+def test_reports_poll_while_running(page, live_api: str, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.jobs import long_job_changes, submit
+
+    job_id = submit(client, **long_job_changes(300))
+    page.goto(f"{live_api}/login?next=/pricing/{job_id}/report")
+    page.fill("#token", "t")
+    page.click("#login")
+    page.wait_for_selector("#status.STARTED, #status.PENDING, #status.SUCCESS")
+    if page.locator("#progress").count():
+        assert page.locator("meta[http-equiv=refresh]").count() == 1
+    page.wait_for_selector("#status.SUCCESS", timeout=90000)
+    assert wait_for(client, job_id)["status"] == "SUCCESS"
