@@ -22,10 +22,10 @@ from BRTP.data import (
     portfolio_from_documents,
 )
 from BRTP.errors import BrtpError, InfeasibleJobError, InvalidInputError, SolverError
-from BRTP.kpis import GammaOutcome
+from BRTP.kpis import GammaKpis, GammaOutcome
 from BRTP.options import MODEL_CHOICES, BrtpOptions
-from BRTP.result import BrtpResult, plots, raw_data
-from BRTP.run import ProgressCallback, normalise_gammas, run_brtp
+from BRTP.result import BrtpResult, plots, pricing_data, raw_data
+from BRTP.run import ProgressCallback, normalise_gammas, run_brtp, solve_gammas
 
 __all__ = [
     "MODEL_CHOICES",
@@ -34,6 +34,7 @@ __all__ = [
     "BrtpResult",
     "Devices",
     "FlexRequest",
+    "GammaKpis",
     "GammaOutcome",
     "InfeasibleJobError",
     "InvalidInputError",
@@ -45,6 +46,8 @@ __all__ = [
     "normalise_gammas",
     "plots",
     "portfolio_from_documents",
+    "pricing_data",
     "raw_data",
     "run_brtp",
+    "solve_gammas",
 ]

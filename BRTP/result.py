@@ -4,16 +4,19 @@
 (including its ``serries`` spelling) so that clients of the original keep
 working. Unlike the original, every gamma is written to its own index.
 Ratios use the original's sign-safe form ``1 + (W0 - W) / W0`` and are
-``None`` (JSON null) where ``W0`` is 0.
+``None`` (JSON null) where ``W0`` is 0. Both views are built from
+:class:`~BRTP.kpis.GammaKpis`, so gammas solved in different processes can be
+put together.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from BRTP.kpis import GammaOutcome
+from BRTP.kpis import GammaKpis, GammaOutcome
 
 JsonDict = dict[str, Any]
 
@@ -48,6 +51,14 @@ class BrtpResult:
         """The gamma values, in run order."""
         return [o.gamma for o in self.outcomes]
 
+    def kpis(self) -> list[GammaKpis]:
+        """The plain-number summary of every gamma."""
+        return [o.kpis() for o in self.outcomes]
+
+    def pricing_data(self) -> JsonDict:
+        """The ``PricingData`` JSON: plots, raw data and warnings."""
+        return pricing_data(self.user_names, self.slot_starts, self.kpis(), self.warnings)
+
 
 def ratio_to_reference(reference: float, value: float) -> float | None:
     """The original's sign-safe ratio ``1 + (W0 - W) / W0``; ``None`` where undefined."""
@@ -64,12 +75,12 @@ def _floats(values: Any) -> list[Any]:
     )
 
 
-def plots(result: BrtpResult) -> JsonDict:
+def plots(kpis: Sequence[GammaKpis], user_names: Sequence[str]) -> JsonDict:
     """The five plot series of the original service, one entry per gamma where it had a list."""
-    gammas = result.gammas
-    reference = result.outcomes[0]
+    gammas = [k.gamma for k in kpis]
+    reference = kpis[0]
     slots = list(range(1, len(reference.final_load_kw) + 1))
-    users = list(range(1, len(result.user_names) + 1))
+    users = list(range(1, len(user_names) + 1))
     return {
         "AUW_vs_GAMMA": {
             "title": "Ratio between AUW with B-RTP and AUW with RTP as a function of γ",
@@ -78,7 +89,7 @@ def plots(result: BrtpResult) -> JsonDict:
             "serries": [
                 {
                     "xvalues": gammas,
-                    "yvalues": [ratio_to_reference(reference.auw, o.auw) for o in result.outcomes],
+                    "yvalues": [ratio_to_reference(reference.auw, k.auw) for k in kpis],
                     "legend": "B-RTP(γ) / RTP",
                 }
             ],
@@ -86,82 +97,91 @@ def plots(result: BrtpResult) -> JsonDict:
         },
         "UW_BAR": [
             {
-                "title": f"UW with B-RTP(γ = {o.gamma}) / UW with RTP per user",
+                "title": f"UW with B-RTP(γ = {k.gamma}) / UW with RTP per user",
                 "xlabel": "Users",
                 "ylabel": "UW with B-RTP(γ)/UW with RTP",
                 "serries": [
                     {
                         "xvalues": users,
-                        "yvalues": [
-                            ratio_to_reference(float(w0), float(w)) for w0, w in zip(reference.uw, o.uw, strict=True)
-                        ],
-                        "legend": f"γ = {o.gamma}",
-                        "xticklabels": list(result.user_names),
+                        "yvalues": [ratio_to_reference(w0, w) for w0, w in zip(reference.uw, k.uw, strict=True)],
+                        "legend": f"γ = {k.gamma}",
+                        "xticklabels": list(user_names),
                     }
                 ],
                 "plot_type": "bar",
             }
-            for o in result.outcomes
+            for k in kpis
         ],
         "FLEX_REVENUES": {
             "title": "Flexibility revenues as a function of γ",
             "xlabel": "γ",
             "ylabel": "Flexibility Revenues (€)",
-            "serries": [{"xvalues": gammas, "yvalues": _floats([o.flex_r for o in result.outcomes])}],
+            "serries": [{"xvalues": gammas, "yvalues": _floats([k.flex_r for k in kpis])}],
             "plot_type": "bar",
         },
         "FLEX_QUANTITY": {
             "title": "Flexibility quantity as a function of γ",
             "xlabel": "γ",
             "ylabel": "Flexibility Quantity Delivered (kW)",
-            "serries": [{"xvalues": gammas, "yvalues": _floats([o.flex_q for o in result.outcomes])}],
+            "serries": [{"xvalues": gammas, "yvalues": _floats([k.flex_q for k in kpis])}],
             "plot_type": "bar",
         },
         "FINAL_ECC": [
             {
-                "title": f"Initial vs Final ECC (γ = {o.gamma})",
+                "title": f"Initial vs Final ECC (γ = {k.gamma})",
                 "xlabel": "Time (h)",
                 "ylabel": "Power Consumption (kW)",
                 "serries": [
-                    {"xvalues": slots, "yvalues": _floats(o.desired_load_kw), "legend": "Initial ECC"},
-                    {"xvalues": slots, "yvalues": _floats(o.final_load_kw), "legend": "Final ECC"},
+                    {"xvalues": slots, "yvalues": _floats(k.desired_load_kw), "legend": "Initial ECC"},
+                    {"xvalues": slots, "yvalues": _floats(k.final_load_kw), "legend": "Final ECC"},
                 ],
                 "plot_type": "scatter",
             }
-            for o in result.outcomes
+            for k in kpis
         ],
     }
 
 
-def raw_data(result: BrtpResult) -> JsonDict:
+def raw_data(kpis: Sequence[GammaKpis], user_names: Sequence[str], slot_starts: Sequence[str]) -> JsonDict:
     """KPIs per gamma: the original's keys, then this service's additions."""
-    outcomes = result.outcomes
     return {
-        "AUW_BRTP": _floats([o.auw for o in outcomes]),
-        "TC_BRTP": _floats([o.tc for o in outcomes]),
-        "BB_BRTP": _floats([o.bb for o in outcomes]),
-        "uw_bar_plot": _floats([o.uw for o in outcomes]),
-        "FLEX_Q": _floats([o.flex_q for o in outcomes]),
-        "FLEX_R": _floats([o.flex_r for o in outcomes]),
-        "FINALCONS": _floats([o.final_load_kw for o in outcomes]),
-        "GAMMA": result.gammas,
-        "USERS": list(result.user_names),
-        "SLOTS": list(result.slot_starts),
-        "FLEX_DELIVERED": _floats([o.flex_delivered for o in outcomes]),
-        "DSO_REVENUE": _floats([o.dso_revenue for o in outcomes]),
-        "TC_DESIRED": float(outcomes[0].tc_desired),
-        "INITIAL_ECC": _floats(outcomes[0].desired_load_kw),
-        "PRICE": _floats([o.price for o in outcomes]),
-        "LAMBDA": _floats([o.marginal_value for o in outcomes]),
+        "AUW_BRTP": _floats([k.auw for k in kpis]),
+        "TC_BRTP": _floats([k.tc for k in kpis]),
+        "BB_BRTP": _floats([k.bb for k in kpis]),
+        "uw_bar_plot": _floats([k.uw for k in kpis]),
+        "FLEX_Q": _floats([k.flex_q for k in kpis]),
+        "FLEX_R": _floats([k.flex_r for k in kpis]),
+        "FINALCONS": _floats([k.final_load_kw for k in kpis]),
+        "GAMMA": [k.gamma for k in kpis],
+        "USERS": list(user_names),
+        "SLOTS": list(slot_starts),
+        "FLEX_DELIVERED": _floats([k.flex_delivered for k in kpis]),
+        "DSO_REVENUE": _floats([k.dso_revenue for k in kpis]),
+        "TC_DESIRED": float(kpis[0].tc_desired),
+        "INITIAL_ECC": _floats(kpis[0].desired_load_kw),
+        "PRICE": _floats([k.price for k in kpis]),
+        "LAMBDA": _floats([k.marginal_value for k in kpis]),
         "SOLVER": [
             {
-                "gamma": o.gamma,
-                "solver": o.solution.solver,
-                "status": o.solution.status,
-                "iterations": o.solution.iterations,
-                "solve_seconds": o.solution.solve_seconds,
-                "solver_seconds": o.solution.solver_seconds,
+                "gamma": k.gamma,
+                "solver": k.solver,
+                "status": k.status,
+                "iterations": k.iterations,
+                "solve_seconds": k.solve_seconds,
+                "solver_seconds": k.solver_seconds,
+                **({"solved_by": k.solved_by} if k.solved_by else {}),
             }
-            for o in outcomes
+            for k in kpis
         ],
+    }
+
+
+def pricing_data(
+    user_names: Sequence[str], slot_starts: Sequence[str], kpis: Sequence[GammaKpis], warnings: Sequence[str]
+) -> JsonDict:
+    """The ``PricingData`` JSON of a job: plots, raw data and warnings, gamma 0 first."""
+    return {
+        "plots": plots(kpis, user_names),
+        "raw_data": raw_data(kpis, user_names, slot_starts),
+        "warnings": list(warnings),
     }

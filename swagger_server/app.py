@@ -80,8 +80,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     def enqueue(job_id: str) -> None:
         celery.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.celery_queue)
 
+    workspace = store.workspace(settings.visibility_timeout * 2)
+
     def revoke(job_id: str) -> None:
-        celery.control.revoke(job_id)
+        """Drop the job's queued tasks: its first task and any solve tasks not started yet."""
+        celery.control.revoke([job_id, *workspace.task_ids(job_id)])
 
     def broker_check() -> None:
         with celery.connection_for_write() as connection:
@@ -96,13 +99,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         show_tracebacks=settings.debug,
         callback_allowlist=Allowlist.parse(settings.callback_allowlist),
     )
-    dependencies.install(
-        dependencies.Dependencies(
-            settings=settings,
-            service=service,
-            authorizer=make_authorizer(settings),
-            readiness=ReadinessProbe({"broker": broker_check, "job_store": store.ping, "solver": solver_check}),
-        )
+    installed = dependencies.Dependencies(
+        settings=settings,
+        service=service,
+        authorizer=make_authorizer(settings),
+        readiness=ReadinessProbe({"broker": broker_check, "job_store": store.ping, "solver": solver_check}),
     )
     app = AsyncApp(__name__, swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"))
     app.add_api(
@@ -115,5 +116,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     for rule, endpoint, handler, methods in pages.ROUTES:
         app.add_url_rule(rule, endpoint, handler, methods=methods)
     app.add_middleware(CookieToBearer, position=MiddlewarePosition.BEFORE_SECURITY)
+    app.add_middleware(
+        dependencies.InstallDependencies, position=MiddlewarePosition.BEFORE_EXCEPTION, dependencies=installed
+    )
     register_error_handlers(app)
     return app

@@ -1,10 +1,15 @@
-"""The objects a running app hands to its controllers and security functions.
+"""The objects a running app hands to its controllers, pages and security functions.
 
-Set once by :func:`swagger_server.app.create_app`; controllers stay plain
-functions that Connexion resolves from the spec's operationIds.
+Each app installs its own :class:`Dependencies` for the requests it serves
+(an ASGI middleware sets a context variable), so handlers stay plain
+functions that Connexion resolves from the spec's operationIds, and two apps
+in one process (as in the tests) do not see each other's.
 """
 
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from swagger_server.auth import Authorizer
 from swagger_server.pricing_service import PricingService
@@ -22,17 +27,28 @@ class Dependencies:
     readiness: ReadinessProbe
 
 
-_current: Dependencies | None = None
+_current: ContextVar[Dependencies] = ContextVar("pricing_dependencies")
 
 
-def install(dependencies: Dependencies) -> None:
-    """Make ``dependencies`` the ones handlers see."""
-    global _current
-    _current = dependencies
+class InstallDependencies:
+    """ASGI middleware: make ``dependencies`` the ones this app's handlers see."""
+
+    def __init__(self, app: ASGIApp, dependencies: Dependencies) -> None:
+        self.app = app
+        self.dependencies = dependencies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with this app's dependencies."""
+        token = _current.set(self.dependencies)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
 
 
 def current() -> Dependencies:
-    """The installed dependencies."""
-    if _current is None:
-        raise RuntimeError("the app is not configured: call swagger_server.app.create_app() first")
-    return _current
+    """The dependencies of the app serving this request."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise RuntimeError("no app is serving this request: build it with swagger_server.app.create_app()") from None

@@ -12,11 +12,15 @@ from swagger_server.settings import Settings, get_settings
 
 RUN_JOB_TASK = "pricing.run_job"
 DELIVER_CALLBACK_TASK = "pricing.deliver_callback"
+SOLVE_CHUNK_TASK = "pricing.solve_chunk"
+ASSEMBLE_JOB_TASK = "pricing.assemble_job"
 
 
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for ``settings``; the API uses it only to send tasks by name."""
-    app = Celery("pricing", broker=settings.broker_url)
+    # The result backend only serves the chord that joins a job's solve tasks;
+    # job state and results live in the job store.
+    app = Celery("pricing", broker=settings.broker_url, backend=settings.broker_url)
     transport = {"visibility_timeout": settings.visibility_timeout}
     app.conf.update(
         task_default_queue=settings.celery_queue,
@@ -24,6 +28,7 @@ def create_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         result_serializer="json",
         task_ignore_result=True,
+        result_expires=86400,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -1,36 +1,88 @@
-"""Run one pricing job: fetch documents, build the portfolio, solve every gamma, store the result.
+"""Run one pricing job across workers: prepare once, solve gamma chunks anywhere, assemble once.
 
-Plain functions of a job store and a data source, so that they can be tested
-without Celery; :mod:`workers.tasks` wraps them in tasks.
+1. :func:`prepare_job` (one task): mark the job started, fetch the documents,
+   parse and validate them into a portfolio, store it once in the job's
+   workspace. Bad data ends the job FAILURE here, with the parser's message.
+2. :func:`solve_chunk` (one task per chunk of gammas, on any worker): load the
+   parsed job, set the QP up once, solve its gammas, store each gamma's KPIs
+   and the job's progress. A revoked job stops after the current gamma.
+3. :func:`assemble_job` (one task, after every chunk): build plots and raw
+   data from the stored KPIs, store the result, mark the job SUCCESS.
+
+These are plain functions of the stores and the data source; :mod:`workers.tasks`
+wires them into Celery (a chord). They are idempotent: a redelivered task
+finds the job's state and the stored gammas and does no harm.
 """
 
 import logging
 import traceback
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 
 from BRTP import (
     BrtpError,
     BrtpOptions,
+    GammaKpis,
+    GammaOutcome,
     flex_request_from_documents,
-    plots,
+    normalise_gammas,
     portfolio_from_documents,
-    raw_data,
-    run_brtp,
+    pricing_data,
+    solve_gammas,
 )
+from BRTP.data.serialize import job_from_bytes, job_to_bytes
 from swagger_server.adapters.data_source import DataSource, DataSourceError
-from swagger_server.adapters.job_store import JobStore
+from swagger_server.adapters.job_store import JobStatus, JobStore
+from swagger_server.adapters.workspace import JobWorkspace
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class JobCancelled(Exception):
     """The job was revoked while it ran; the worker stops after the current gamma."""
 
 
-def compute_result(request: dict[str, Any], source: DataSource, progress: Any) -> dict[str, Any]:
-    """The ``PricingData`` of a request: plots, raw data and warnings (no callback yet)."""
+def guarded(job_id: str, store: JobStore, what: str, soft_time_limit: int, work: Callable[[], T]) -> T | None:
+    """The task boundary: run ``work``; any exception ends the job FAILURE with a message a user can act on.
+
+    The only place that catches every exception: it logs it and stores the
+    traceback with the job (the API shows it only when DEBUG is on); other
+    jobs go on. Returns what ``work`` returned, or None if it raised.
+    """
+    try:
+        return work()
+    except JobCancelled:
+        logger.info("job.cancelled job_id=%s", job_id)
+    except (BrtpError, DataSourceError) as exc:
+        logger.info("job.failed job_id=%s error=%s", job_id, exc)
+        store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
+    except SoftTimeLimitExceeded:
+        logger.warning("job.timeout job_id=%s limit=%ss", job_id, soft_time_limit)
+        store.mark_failure(
+            job_id,
+            f"{what or 'the job'} exceeded the time limit of {soft_time_limit} s; "
+            "submit fewer prosumers or gamma values",
+        )
+    except Exception as exc:
+        logger.exception("job.crashed job_id=%s", job_id)
+        store.mark_failure(
+            job_id,
+            f"internal error {'in ' + what + ' ' if what else ''}({type(exc).__name__}); it has been logged",
+            traceback.format_exc(),
+        )
+    return None
+
+
+def prepare_job(job_id: str, store: JobStore, workspace: JobWorkspace, source: DataSource) -> list[float] | None:
+    """Fetch and parse a job's data once; its gamma list, or None if the job is not to run."""
+    if not store.mark_started(job_id):
+        logger.info("job.skipped job_id=%s status=%s", job_id, store.status(job_id))
+        return None
+    request = store.get(job_id, with_result=False).request
     docs = source.fetch(
         request["dr_prosumers"], request["flex_request"], request["start_datetime"], request["end_datetime"]
     )
@@ -43,77 +95,54 @@ def compute_result(request: dict[str, Any], source: DataSource, progress: Any) -
         user_names=request["dr_prosumers"],
     )
     flex_request = flex_request_from_documents(docs.flex_request, docs.flex_request_data_points, portfolio.grid)
-    result = run_brtp(
-        portfolio, flex_request, request["profit_margin"], request["gamma_values"], BrtpOptions(), progress=progress
-    )
-    logger.info(
-        "solve.done users=%d gammas=%d build=%.3fs solve=%.3fs kpis=%.3fs",
-        portfolio.n_users,
-        len(result.outcomes),
-        result.timings.build,
-        result.timings.solve,
-        result.timings.kpis,
-    )
-    return {
-        "plots": plots(result),
-        "raw_data": raw_data(result),
-        "callback_result": None,
-        "warnings": list(result.warnings),
-    }
+    gammas = normalise_gammas(request["gamma_values"])
+    workspace.save_input(job_id, job_to_bytes(portfolio, flex_request), gammas)
+    logger.info("job.prepared job_id=%s users=%d gammas=%d", job_id, portfolio.n_users, len(gammas))
+    return gammas
 
 
-def execute_job(job_id: str, store: JobStore, source: DataSource) -> str:
-    """Run a job to its end state and return that state.
-
-    Idempotent: a finished or revoked job is left as it is, so a redelivered
-    task does nothing. Bad data ends the job FAILURE with the parser's message.
-    """
-    if not store.mark_started(job_id):
-        status = store.status(job_id)
-        logger.info("job.skipped job_id=%s status=%s", job_id, status)
-        return str(status)
+def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> None:
+    """Solve the job's gammas at ``indices`` (skipping any already stored) and record progress."""
+    if store.status(job_id) is not JobStatus.STARTED:
+        return
+    gammas = workspace.gammas(job_id)
+    todo = [i for i in indices if i not in workspace.done(job_id)]
+    data = workspace.load_input(job_id)
+    if not todo or data is None:
+        return
+    portfolio, flex_request = job_from_bytes(data)
     request = store.get(job_id, with_result=False).request
+    pending = iter(todo)
 
-    def progress(done: int, total: int) -> None:
-        if not store.set_progress(job_id, done / total):
+    def keep(outcome: GammaOutcome) -> None:
+        index = next(pending)
+        done = workspace.save_gamma(job_id, index, replace(outcome.kpis(), solved_by=solved_by).to_dict())
+        if not store.set_progress(job_id, done / len(gammas)):
             raise JobCancelled(job_id)
 
-    try:
-        result = compute_result(request, source, progress)
-    except JobCancelled:
-        logger.info("job.cancelled job_id=%s", job_id)
-        return "REVOKED"
-    except (BrtpError, DataSourceError) as exc:
-        logger.info("job.failed job_id=%s error=%s", job_id, exc)
-        store.mark_failure(job_id, str(exc))
-        return "FAILURE"
-    if not store.mark_success(job_id, result):
-        logger.info("job.cancelled job_id=%s (after the last gamma)", job_id)
-        return str(store.status(job_id))
-    logger.info("job.succeeded job_id=%s", job_id)
-    return "SUCCESS"
+    solve_gammas(
+        portfolio, flex_request, request["profit_margin"], [gammas[i] for i in todo], BrtpOptions(), on_outcome=keep
+    )
+    logger.info("solve.done job_id=%s gammas=%s by=%s", job_id, [gammas[i] for i in todo], solved_by)
 
 
-def run_job_guarded(job_id: str, store: JobStore, source: DataSource, soft_time_limit: int) -> str:
-    """The task boundary: run the job, and turn any exception into a FAILURE a user can act on.
-
-    The only place that catches every exception: it logs it, stores the
-    traceback with the job (the API shows it only when DEBUG is on) and
-    re-raises so that Celery records the crash; other jobs go on.
-    """
-    try:
-        return execute_job(job_id, store, source)
-    except SoftTimeLimitExceeded:
-        logger.warning("job.timeout job_id=%s limit=%ss", job_id, soft_time_limit)
-        store.mark_failure(
-            job_id, f"the job exceeded the time limit of {soft_time_limit} s; submit fewer prosumers or gamma values"
-        )
-        return "FAILURE"
-    except Exception as exc:
-        logger.exception("job.crashed job_id=%s", job_id)
-        store.mark_failure(
-            job_id,
-            f"internal error while running the job ({type(exc).__name__}); it has been logged",
-            traceback.format_exc(),
-        )
-        raise
+def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:
+    """Put the solved gammas together into the job's result; True if the job succeeded now."""
+    if store.status(job_id) is not JobStatus.STARTED:
+        workspace.clear(job_id)
+        return False
+    gammas = workspace.gammas(job_id)
+    results = workspace.results(job_id)
+    missing = [g for i, g in enumerate(gammas) if i not in results]
+    data = workspace.load_input(job_id)
+    if missing or data is None:
+        store.mark_failure(job_id, f"the results of gamma values {missing} were lost; submit the job again")
+        workspace.clear(job_id)
+        return False
+    portfolio, _ = job_from_bytes(data)
+    kpis = [GammaKpis.from_dict(results[i]) for i in range(len(gammas))]
+    result = pricing_data(portfolio.user_names, portfolio.grid.labels(), kpis, portfolio.warnings)
+    succeeded = store.mark_success(job_id, {**result, "callback_result": None})
+    workspace.clear(job_id)
+    logger.info("job.succeeded job_id=%s" if succeeded else "job.cancelled job_id=%s", job_id)
+    return succeeded

@@ -35,6 +35,10 @@ class SlotGrid:
         """ISO timestamp of slot ``t`` for messages."""
         return self.slot_start(t).isoformat().replace("+00:00", "Z")
 
+    def labels(self) -> tuple[str, ...]:
+        """ISO timestamps of every slot."""
+        return tuple(self.label(t) for t in range(self.n_slots))
+
 
 @dataclass(frozen=True)
 class Devices:

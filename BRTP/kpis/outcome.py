@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from BRTP.data.portfolio import FlexRequest, Portfolio
+from BRTP.kpis.summary import GammaKpis
 from BRTP.kpis.welfare import (
     bills,
     discomfort,
@@ -52,6 +53,30 @@ class GammaOutcome:
     net_reduction_kw: FloatArray
     delivered_kw: FloatArray
     solution: Solution
+
+    def kpis(self) -> GammaKpis:
+        """The plain-number summary of this outcome."""
+        return GammaKpis(
+            gamma=self.gamma,
+            auw=self.auw,
+            uw=tuple(float(v) for v in self.uw),
+            tc=self.tc,
+            tc_desired=self.tc_desired,
+            bb=self.bb,
+            flex_q=self.flex_q,
+            flex_r=self.flex_r,
+            flex_delivered=self.flex_delivered,
+            dso_revenue=self.dso_revenue,
+            final_load_kw=tuple(float(v) for v in self.final_load_kw),
+            desired_load_kw=tuple(float(v) for v in self.desired_load_kw),
+            price=tuple(float(v) for v in self.price),
+            marginal_value=tuple(float(v) for v in self.marginal_value),
+            solver=self.solution.solver,
+            status=self.solution.status,
+            iterations=self.solution.iterations,
+            solve_seconds=self.solution.solve_seconds,
+            solver_seconds=self.solution.solver_seconds,
+        )
 
 
 def compute_outcome(

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from swagger_server.adapters.workspace import JobWorkspace
 from swagger_server.exceptions import JobConflictError, JobNotFoundError
 
 
@@ -251,6 +252,10 @@ class JobStore:
     def cache_image(self, job_id: str, name: str, data: bytes) -> None:
         """Keep a rendered image as long as the job."""
         self.binary.set(IMAGE_KEY.format(job_id, name), data, ex=self.retention_seconds)
+
+    def workspace(self, ttl_seconds: int) -> "JobWorkspace":
+        """Working data of running jobs, on the same Redis."""
+        return JobWorkspace(self.redis, self.binary, ttl_seconds)
 
     def ping(self) -> bool:
         """True if Redis answers."""

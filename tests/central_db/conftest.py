@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from swagger_server.app import create_app
+from swagger_server.sample_data import SAMPLE_DIR
 from tests.conftest import make_settings
 from tests.fakes.eve_server import EveServer
 from tests.services import celery_worker, service_env
@@ -73,6 +74,15 @@ def central_client(fresh_eve: EveServer, central_worker, redis_url: str):  # typ
         central_db_page_size=50,
     )
     return create_app(settings).test_client()
+
+
+@pytest.fixture(scope="module")
+def sample_mode_client(redis_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A worker and an app in sample-data mode on the committed sample files (what the fake serves)."""
+    queue = "pricing-committed-sample"
+    env = service_env(redis_url, SAMPLE_DIR, queue)
+    with celery_worker(env, tmp_path_factory.mktemp("sample-worker") / "worker.log", name="sample"):
+        yield create_app(make_settings(redis_url, SAMPLE_DIR, queue)).test_client()
 
 
 def user_token(eve: EveServer, scope: str = "post_pricing") -> dict[str, str]:

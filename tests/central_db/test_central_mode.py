@@ -4,14 +4,11 @@ import copy
 
 import pytest
 
-from swagger_server.adapters.data_source import SampleDataSource
-from swagger_server.sample_data import SAMPLE_DIR
-from tests.api.test_validation import README_JOB
+from tests.api.test_validation import AUTH, README_JOB
 from tests.central_db.conftest import user_token
 from tests.documents import SHARED_EXPORT, load_documents
 from tests.fakes.eve_server import Fault
 from tests.integration.jobs import wait_for
-from workers.pricing import compute_result
 
 pytestmark = pytest.mark.integration
 JOB = {k: v for k, v in README_JOB.items() if k != "callback"}
@@ -24,18 +21,20 @@ def submit(client, headers, **changes):  # type: ignore[no-untyped-def]
 
 
 def without_timings(result: dict) -> dict:  # type: ignore[type-arg]
+    """The result without solver timings and worker names, which differ from run to run."""
     raw = {k: v for k, v in result["raw_data"].items() if k != "SOLVER"}
     return {"plots": result["plots"], "raw_data": raw, "warnings": result["warnings"]}
 
 
-def test_job_on_generated_data_equals_the_sample_mode_result(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
+def test_job_on_generated_data_equals_the_sample_mode_result(central_client, fresh_eve, sample_mode_client) -> None:  # type: ignore[no-untyped-def]
     headers = user_token(fresh_eve)
     names = [f"user_{k}_{level}" for level in ("Low", "High") for k in range(1, 8)]
     body = wait_for(central_client, submit(central_client, headers, dr_prosumers=names), timeout=60, headers=headers)
     assert body["status"] == "SUCCESS", body
-    request = {**JOB, "dr_prosumers": names, "profit_margin": 34.4, "gamma_values": [0.0, 1.0]}
-    expected = compute_result(request, SampleDataSource(SAMPLE_DIR), progress=None)
-    assert without_timings(body["result"]) == without_timings(expected)
+    sample_id = submit(sample_mode_client, AUTH, dr_prosumers=names)
+    expected = wait_for(sample_mode_client, sample_id, timeout=60)
+    assert expected["status"] == "SUCCESS", expected
+    assert without_timings(body["result"]) == without_timings(expected["result"])
     assert fresh_eve.state.calls["curtailable_loads"] >= 7  # 14 x 24 documents, 50 per page
 
 
@@ -51,9 +50,9 @@ def test_job_on_the_real_export_succeeds(central_client, fresh_eve) -> None:  # 
 
 
 def test_token_expiry_mid_job_is_refreshed(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
-    fresh_eve.state.revoke_all_tokens()  # the worker must get a short-lived token for this job
-    fresh_eve.state.token_lifetime = 0.3
-    headers = user_token(fresh_eve)  # the API caches its check, so polling outlives this token
+    fresh_eve.state.revoke_all_tokens()  # the worker must get a new token for this job...
+    headers = user_token(fresh_eve)  # (the caller's token lives long)
+    fresh_eve.state.token_lifetime = 0.3  # ...and it expires several times while the job reads its pages
     fresh_eve.state.faults.append(Fault("curtailable_loads", delay=0.25, times=None))
     names = [f"user_{k}_Medium" for k in range(1, 11)]
     body = wait_for(central_client, submit(central_client, headers, dr_prosumers=names), timeout=60, headers=headers)

@@ -1,4 +1,4 @@
-"""The task boundary: internal failures end FAILURE; tracebacks reach clients only with DEBUG."""
+"""The task boundary and the job's three steps, run in-process on a real Redis."""
 
 import uuid
 from datetime import datetime
@@ -10,7 +10,8 @@ from swagger_server.adapters.data_source import JobDocuments, SampleDataSource, 
 from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
 from swagger_server.pricing_service import PricingService
 from tests.api.test_validation import README_JOB
-from workers.pricing import run_job_guarded
+from workers.fanout import plan_chunks
+from workers.pricing import assemble_job, guarded, prepare_job, solve_chunk
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +26,9 @@ class BrokenSource:
         raise OSError("disk on fire")
 
 
-def new_job(store: JobStore) -> str:
-    record = JobRecord(
-        job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=dict(README_JOB), submitted_at=utc_now()
-    )
+def new_job(store: JobStore, **changes: object) -> str:
+    request = {**README_JOB, **changes}
+    record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
     store.create(record)
     return record.job_id
 
@@ -48,22 +48,51 @@ def service(store: JobStore, debug: bool) -> PricingService:
 def test_internal_failure_is_stored_and_traceback_shown_only_in_debug(redis_url: str) -> None:
     store = JobStore.from_url(redis_url, retention_days=1)
     job_id = new_job(store)
-    with pytest.raises(OSError):
-        run_job_guarded(job_id, store, BrokenSource(), soft_time_limit=60)
+    outcome = guarded(job_id, store, "", 60, lambda: prepare_job(job_id, store, store.workspace(60), BrokenSource()))
+    assert outcome is None
     record = store.get(job_id)
     assert record.status is JobStatus.FAILURE
-    assert record.error == "internal error while running the job (OSError); it has been logged"
-    assert "disk on fire" not in record.error
+    assert record.error == "internal error (OSError); it has been logged"
     assert service(store, debug=False).get(job_id)["traceback"] is None
     shown = service(store, debug=True).get(job_id)["traceback"]
     assert shown and "OSError: disk on fire" in shown
 
 
-def test_redelivered_task_leaves_a_finished_job_alone(redis_url: str, service_sample_dir) -> None:  # type: ignore[no-untyped-def]
+def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_dir) -> None:  # type: ignore[no-untyped-def]
     store = JobStore.from_url(redis_url, retention_days=1)
-    job_id = new_job(store)
-    source = SampleDataSource(service_sample_dir)
-    assert run_job_guarded(job_id, store, source, soft_time_limit=60) == "SUCCESS"
+    workspace = store.workspace(60)
+    job_id = new_job(store, gamma_values=[1.0, 2.0, 3.0])
+    gammas = prepare_job(job_id, store, workspace, SampleDataSource(service_sample_dir))
+    assert gammas == [0.0, 1.0, 2.0, 3.0]
+    chunks = plan_chunks(len(gammas), 3)
+    assert chunks == [[0, 1, 2], [3]]
+    for chunk in chunks + chunks:  # every chunk delivered twice
+        solve_chunk(job_id, chunk, store, workspace, "test")
+    assert store.get(job_id).progress == 1.0
+    assert assemble_job(job_id, store, workspace) is True
     first = store.get(job_id)
-    assert run_job_guarded(job_id, store, source, soft_time_limit=60) == "SUCCESS"
+    assert first.status is JobStatus.SUCCESS and first.result is not None
+    assert first.result["raw_data"]["GAMMA"] == gammas
+    # A redelivered prepare, chunk or assemble leaves the finished job alone.
+    assert prepare_job(job_id, store, workspace, SampleDataSource(service_sample_dir)) is None
+    solve_chunk(job_id, [0], store, workspace, "late")
+    assert assemble_job(job_id, store, workspace) is False
     assert store.get(job_id) == first
+
+
+def test_a_failing_gamma_fails_the_job_naming_it(redis_url: str, service_sample_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from BRTP import SolverError
+
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    job_id = new_job(store, gamma_values=[4.0])
+    prepare_job(job_id, store, workspace, SampleDataSource(service_sample_dir))
+
+    def no_solver(*args: object, **kwargs: object) -> None:
+        raise SolverError("PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0")
+
+    monkeypatch.setattr("workers.pricing.solve_gammas", no_solver)
+    guarded(job_id, store, "solving gamma 4", 60, lambda: solve_chunk(job_id, [1], store, workspace, "test"))
+    record = store.get(job_id)
+    assert record.status is JobStatus.FAILURE
+    assert record.error == "solving gamma 4: PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0"

@@ -68,7 +68,7 @@ def test_single_user_without_flexibility_has_zero_flex_revenue() -> None:
 def test_raw_data_has_one_index_per_gamma(sample_docs):  # type: ignore[no-untyped-def]
     portfolio, request = build_job(sample_docs, ["user_1_High", "user_2_High"], "flex_request_1_High")
     result = run_brtp(portfolio, request, 34.4, [1.0, 0.0, 1.0])
-    data = raw_data(result)
+    data = raw_data(result.kpis(), result.user_names, result.slot_starts)
     assert data["GAMMA"] == [0.0, 1.0]
     for key in ("AUW_BRTP", "TC_BRTP", "BB_BRTP", "FLEX_Q", "FLEX_R", "FLEX_DELIVERED", "DSO_REVENUE"):
         assert len(data[key]) == 2
@@ -83,7 +83,7 @@ def test_raw_data_has_one_index_per_gamma(sample_docs):  # type: ignore[no-untyp
 def test_plots_keep_the_originals_titles_and_sign_safe_ratios(sample_docs):  # type: ignore[no-untyped-def]
     portfolio, request = build_job(sample_docs, ["user_1_Medium", "user_4_High"], "flex_request_1_Medium")
     result = run_brtp(portfolio, request, 0.2, [0.5, 2.0])
-    series = plots(result)
+    series = plots(result.kpis(), result.user_names)
     assert set(series) == {"AUW_vs_GAMMA", "UW_BAR", "FLEX_REVENUES", "FLEX_QUANTITY", "FINAL_ECC"}
     auw = series["AUW_vs_GAMMA"]
     assert auw["title"] == "Ratio between AUW with B-RTP and AUW with RTP as a function of γ"
