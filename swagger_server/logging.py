@@ -25,7 +25,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    # The real stderr: Celery replaces sys.stderr in worker processes with a proxy into logging.
+    handler = logging.StreamHandler(sys.__stderr__)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

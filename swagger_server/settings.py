@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=10, description="seconds; the job fails with a clear message")
     task_time_limit: int = Field(default=1900, ge=20, description="seconds; the worker process is killed")
     gammas_per_task: int = Field(default=1, ge=1, description="gamma values one solve task takes (fan-out)")
+    worker_blas_threads: int = Field(
+        default=1, ge=1, description="BLAS threads per worker process (scale out with processes, one per core)"
+    )
     job_retention_days: int = Field(default=30, ge=1)
     max_horizon_days: int = 7
 

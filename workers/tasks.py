@@ -11,6 +11,7 @@ from functools import cache
 import httpx
 from celery import chord
 from celery.signals import worker_process_init
+from threadpoolctl import threadpool_limits
 
 from swagger_server.adapters.callbacks import Allowlist
 from swagger_server.adapters.data_source import DataSource
@@ -61,9 +62,15 @@ def delivery_policy() -> DeliveryPolicy:
 
 
 @worker_process_init.connect
-def _configure_worker_logging(**_: object) -> None:
+def _configure_worker_process(**_: object) -> None:
+    """Set up logging and limit BLAS threads in each worker process.
+
+    An idle OpenBLAS thread spins on a second core (measured: CPU time twice
+    the wall time for the same solve), which starves a sibling worker process.
+    """
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    threadpool_limits(limits=settings.worker_blas_threads)
 
 
 @app.task(name=RUN_JOB_TASK, acks_late=True)

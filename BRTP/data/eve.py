@@ -19,11 +19,11 @@ import numpy as np
 from BRTP.data.portfolio import Devices, FlexRequest, Portfolio, SlotGrid
 from BRTP.data.validate import (
     QUANTITY_TOL_KW,
-    check_offer_prices_rise,
     check_request_prices_fall,
     curve_steps,
     finite_number,
     non_negative,
+    offer_summary,
 )
 from BRTP.errors import InfeasibleJobError, InvalidInputError
 
@@ -50,6 +50,18 @@ class _SlotIndexer:
 
     def __init__(self, grid: SlotGrid) -> None:
         self.grid = grid
+        self._slots: dict[object, int | None] = {}
+
+    def slot_of(self, value: object, where: str) -> int | None:
+        """Slot index of a timestamp value, None outside the horizon (cached per distinct value)."""
+        key = value if isinstance(value, str) else None
+        if key is not None and key in self._slots:
+            return self._slots[key]
+        when = parse_timestamp(value, where)
+        slot = self.slot(when, where) if self.in_horizon(when) else None
+        if key is not None:
+            self._slots[key] = slot
+        return slot
 
     def offset_hours(self, when: datetime) -> float:
         return (when - self.grid.start).total_seconds() / 3600.0
@@ -135,36 +147,32 @@ def _parse_curtailable(
     n_users, n_slots = len(ordered), grid.n_slots
     user_of = {str(doc.get("_id")): i for i, doc in enumerate(ordered)}
     names = [str(doc["name"]) for doc in ordered]
-    baseload = np.zeros((n_users, n_slots))
-    desired = np.zeros((n_users, n_slots))
-    cmax = np.zeros((n_users, n_slots))
-    kappa = np.zeros((n_users, n_slots))
-    seen = np.zeros((n_users, n_slots), dtype=bool)
+    labels = grid.labels()
+    prefixes = [f"prosumer {name}: curtailable load" for name in names]
+    cells: dict[tuple[int, int], tuple[float, float, float, float]] = {}
     for doc in curtailable_loads:
         i = user_of.get(str(doc.get("prosumer_id")))
         if i is None:
             continue
-        when = parse_timestamp(doc.get("timestamp"), f"prosumer {names[i]}: curtailable load")
-        if not indexer.in_horizon(when):
+        t = indexer.slot_of(doc.get("timestamp"), prefixes[i])
+        if t is None:
             continue
-        where = f"prosumer {names[i]}: curtailable load at {when.isoformat()}"
-        t = indexer.slot(when, where)
-        if seen[i, t]:
-            raise InvalidInputError(f"prosumer {names[i]}: duplicated slot {grid.label(t)} in curtailable_loads")
-        seen[i, t] = True
+        if (i, t) in cells:
+            raise InvalidInputError(f"prosumer {names[i]}: duplicated slot {labels[t]} in curtailable_loads")
+        where = f"{prefixes[i]} at {labels[t]}"
         b = non_negative(doc.get("base_load_kw"), f"{where}: base_load_kw")
         xc = non_negative(doc.get("desired_consumption_kw"), f"{where}: desired_consumption_kw")
         if xc < b - QUANTITY_TOL_KW:
             raise InvalidInputError(f"{where}: desired_consumption_kw {xc} is below base_load_kw {b}")
-        steps = curve_steps(doc.get("flexibility", []), where)
-        check_offer_prices_rise(steps, where)
-        prices = np.array([p for p, _ in steps])
-        quantities = np.array([q for _, q in steps])
-        baseload[i, t], desired[i, t] = b, xc
-        largest = float(quantities.max()) if len(quantities) else 0.0
-        cmax[i, t] = max(0.0, min(xc - b, largest))
-        squares = float(quantities @ quantities) if len(quantities) else 0.0
-        kappa[i, t] = float(quantities @ prices) / squares if squares > 0 else 0.0
+        largest, kappa = offer_summary(doc.get("flexibility", []), where)
+        cells[(i, t)] = (b, xc, max(0.0, min(xc - b, largest)), kappa)
+    seen = np.zeros((n_users, n_slots), dtype=bool)
+    values = np.zeros((4, n_users, n_slots))
+    if cells:
+        index = np.array(list(cells), dtype=np.int64)
+        seen[index[:, 0], index[:, 1]] = True
+        values[:, index[:, 0], index[:, 1]] = np.array(list(cells.values())).T
+    baseload, desired, cmax, kappa_grid = values
     counts = seen.sum(axis=1)
     for i in range(n_users):
         if counts[i] != n_slots:
@@ -175,7 +183,7 @@ def _parse_curtailable(
                 f"(slot counts across prosumers: {others}); missing slot(s) "
                 f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
             )
-    return baseload, desired, cmax, kappa
+    return baseload, desired, cmax, kappa_grid
 
 
 def _parse_devices(
@@ -209,13 +217,9 @@ def _parse_devices(
         for kind in DEVICE_TYPES:
             for offset, item in enumerate(prosumer.get(kind) or []):
                 docs = entries.get((i, kind, offset), [])
-                inside = [
-                    doc
-                    for doc in docs
-                    if indexer.in_horizon(
-                        parse_timestamp(doc.get("timestamp"), f"prosumer {prosumer['name']}: load entry")
-                    )
-                ]
+                where = f"prosumer {prosumer['name']}, device {item.get('name')}: load entry"
+                slots = [(indexer.slot_of(doc.get("timestamp"), where), doc) for doc in docs]
+                inside = [(t, doc) for t, doc in slots if t is not None]
                 if len(inside) < len(docs) and inside:
                     warnings.append(
                         f"prosumer {prosumer['name']}, device {item.get('name')}: {len(docs) - len(inside)} of its "
@@ -247,24 +251,22 @@ def _device_row(
     prosumer: Document,
     kind: str,
     item: Document,
-    docs: list[Document],
+    docs: list[tuple[int, Document]],
     indexer: _SlotIndexer,
     warnings: list[str],
 ) -> dict[str, Any]:
     grid = indexer.grid
-    device_name = str(item.get("name", f"{kind}[{docs[0].get('offset')}]"))
+    device_name = str(item.get("name", f"{kind}[{docs[0][1].get('offset')}]"))
     name = f"{prosumer['name']}/{device_name}"
     where = f"prosumer {prosumer['name']}, device {device_name}"
-    profile = np.zeros(grid.n_slots)
-    seen = np.zeros(grid.n_slots, dtype=bool)
+    profile = [0.0] * grid.n_slots
+    seen: set[int] = set()
     prices: set[float] = set()
     deadlines: set[datetime] = set()
-    for doc in docs:
-        when = parse_timestamp(doc.get("timestamp"), f"{where}: load entry")
-        t = indexer.slot(when, f"{where}: load entry")
-        if seen[t]:
+    for t, doc in docs:
+        if t in seen:
             raise InvalidInputError(f"{where}: duplicated slot {grid.label(t)} in load_entries")
-        seen[t] = True
+        seen.add(t)
         profile[t] = non_negative(doc.get("kw"), f"{where}, slot {grid.label(t)}: kw")
         prices.add(non_negative(doc.get("price_euro_per_kw"), f"{where}, slot {grid.label(t)}: price_euro_per_kw"))
         if doc.get("deadline") is not None:
@@ -278,8 +280,7 @@ def _device_row(
         raise InvalidInputError(
             f"{where}: deadline changes between entries ({sorted(d.isoformat() for d in deadlines)})"
         )
-    active = np.flatnonzero(seen)
-    start, finish = int(active[0]), int(active[-1])
+    start, finish = min(seen), max(seen)
     deadline = finish
     if deadlines:
         deadline_time = deadlines.pop()
@@ -294,7 +295,7 @@ def _device_row(
                 f"clipped to the last slot {grid.label(grid.n_slots - 1)}"
             )
             deadline = grid.n_slots - 1
-    peak = float(profile.max())
+    peak = max(profile)
     is_ev = kind == "EVs"
     cap = peak
     if is_ev:

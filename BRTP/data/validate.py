@@ -31,12 +31,57 @@ def non_negative(value: object, where: str) -> float:
     return number
 
 
+_NUMBER = (int, float)
+
+
+def _plain_valid_curve(steps: object) -> list[tuple[float, float]] | None:
+    """The pairs of a curve that passes every check, or None (then the checked path names the fault)."""
+    if not isinstance(steps, list):
+        return None
+    try:
+        pairs = [(step["price_euro_per_kw"], step["quantity_kw"]) for step in steps]
+    except (TypeError, KeyError):
+        return None
+    previous = 0.0
+    for price, quantity in pairs:
+        if type(price) not in _NUMBER or type(quantity) not in _NUMBER:
+            return None
+        if not (0 <= price < math.inf and previous - QUANTITY_TOL_KW <= quantity < math.inf):
+            return None
+        previous = max(previous, quantity)
+    return [(float(p), float(q)) for p, q in pairs]
+
+
+def offer_summary(steps: object, where: str) -> tuple[float, float]:
+    """Largest offered quantity and ``kappa`` of a curtailment offer, after checking it.
+
+    ``kappa`` is the least-squares slope through the origin of the points
+    (quantity, price) [compat]. One pass for valid offers; an invalid one is
+    checked step by step so that the error names the step and the field.
+    """
+    plain = _plain_valid_curve(steps)
+    if plain is None:
+        plain = curve_steps(steps, where)
+    check_offer_prices_rise(plain, where)
+    largest = squares = moment = 0.0
+    for price, quantity in plain:
+        largest = max(largest, quantity)
+        squares += quantity * quantity
+        moment += price * quantity
+    return largest, moment / squares if squares > 0 else 0.0
+
+
 def curve_steps(steps: object, where: str) -> list[tuple[float, float]]:
     """Parse ``[{price_euro_per_kw, quantity_kw}, ...]`` into (price, quantity) pairs.
 
     Quantities are cumulative and must be non-decreasing; prices and
-    quantities must be finite and non-negative.
+    quantities must be finite and non-negative. Valid curves (nearly all)
+    take a fast path; any other is checked step by step so that the error
+    names the step and the field.
     """
+    plain = _plain_valid_curve(steps)
+    if plain is not None:
+        return plain
     if not isinstance(steps, Sequence) or isinstance(steps, (str, bytes)):
         raise InvalidInputError(f"{where}: 'flexibility' must be a list of steps, got {steps!r}")
     parsed: list[tuple[float, float]] = []

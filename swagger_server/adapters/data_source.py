@@ -7,7 +7,7 @@ portfolio the same way whatever the source.
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,6 +58,7 @@ class SampleDataSource:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    @cache  # noqa: B019 - one source per process, files that do not change
     def _load(self, collection: str) -> list[Document]:
         path = self.directory / f"{collection}.json"
         data: list[Document] = json.loads(path.read_text())
