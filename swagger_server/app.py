@@ -9,15 +9,18 @@ import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from swagger_server import dependencies
 from swagger_server.adapters.callbacks import Allowlist
 from swagger_server.adapters.job_store import JobStore
+from swagger_server.adapters.metrics import MetricsCollector
 from swagger_server.adapters.sources import make_data_source
 from swagger_server.auth import AnyToken, Authorizer, StaticTokens, central_db_authorizer, introspection_authorizer
 from swagger_server.errors import NamedParameterValidator, register_error_handlers
+from swagger_server.limits import BodySizeLimit
 from swagger_server.logging import configure_logging
 from swagger_server.pricing_service import PricingService
 from swagger_server.readiness import ReadinessProbe, solver_check
@@ -113,11 +116,22 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     if settings.sample_data:
         app.add_url_rule("/oauth/token", "oauth_token", development_token, methods=["POST"])
+    registry = CollectorRegistry()
+    registry.register(MetricsCollector(store.redis, settings.celery_queue))
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format (not in the API contract: operational, like Flower)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
     for rule, endpoint, handler, methods in pages.ROUTES:
         app.add_url_rule(rule, endpoint, handler, methods=methods)
     app.add_middleware(CookieToBearer, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_middleware(
         dependencies.InstallDependencies, position=MiddlewarePosition.BEFORE_EXCEPTION, dependencies=installed
+    )
+    app.add_middleware(
+        BodySizeLimit, position=MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_request_bytes
     )
     register_error_handlers(app)
     return app

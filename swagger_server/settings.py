@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     callback_retry_cap: float = Field(default=900.0, gt=0, description="longest delay between two attempts (s)")
     callback_retry_total: float = Field(default=3600.0, ge=0, description="give up once the delays add up to this (s)")
 
+    max_request_bytes: int = Field(default=2_000_000, ge=1024, description="larger request bodies get a 413")
+    worker_soft_shutdown_timeout: float = Field(
+        default=60.0, ge=0, description="seconds a stopping worker lets running tasks finish before re-queueing them"
+    )
+
     host: str = "0.0.0.0"
     port: int = 8080
     public_base_url: str = Field(default="", description="external URL prefix for links; empty: relative links")

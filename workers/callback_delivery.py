@@ -93,6 +93,8 @@ def deliver_step(job_id: str, store: JobStore, policy: DeliveryPolicy) -> float 
         if attempt.outcome == "failed":
             delivery["reason"] = attempt.error or f"the receiver answered {attempt.status}; not retried"
     store.record_callback(job_id, delivery, result_text(attempt))
+    if delivery["state"] == "failed":
+        store.metrics.callback_failed()
     logger.info(
         "callback.attempt job_id=%s outcome=%s status=%s error=%s next_in=%s",
         job_id,

@@ -39,6 +39,10 @@ def create_celery(settings: Settings) -> Celery:
         result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # SIGTERM: let running tasks finish for this long, then stop them; with late acks
+        # their messages go back to the queue for another worker.
+        worker_soft_shutdown_timeout=settings.worker_soft_shutdown_timeout,
+        worker_enable_soft_shutdown_on_idle=True,
         worker_send_task_events=True,
         task_send_sent_event=True,
         timezone="UTC",

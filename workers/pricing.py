@@ -116,6 +116,7 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
 
     def keep(outcome: GammaOutcome) -> None:
         index = next(pending)
+        store.metrics.gamma_solved(outcome.solution.solve_seconds)
         done = workspace.save_gamma(job_id, index, replace(outcome.kpis(), solved_by=solved_by).to_dict())
         if not store.set_progress(job_id, done / len(gammas)):
             raise JobCancelled(job_id)

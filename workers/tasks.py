@@ -10,7 +10,8 @@ from functools import cache
 
 import httpx
 from celery import chord
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from structlog.contextvars import bind_contextvars, clear_contextvars
 from threadpoolctl import threadpool_limits
 
 from swagger_server.adapters.callbacks import Allowlist
@@ -73,6 +74,18 @@ def _configure_worker_process(**_: object) -> None:
     threadpool_limits(limits=settings.worker_blas_threads)
 
 
+@task_prerun.connect
+def _bind_job_id(task_id: str, args: tuple[object, ...] | None = None, **_: object) -> None:
+    """Every log line of a task carries its job id (every task's first argument) and task id."""
+    clear_contextvars()
+    bind_contextvars(job_id=args[0] if args else None, task_id=task_id)
+
+
+@task_postrun.connect
+def _unbind_job_id(**_: object) -> None:
+    clear_contextvars()
+
+
 @app.task(name=RUN_JOB_TASK, acks_late=True)
 def run_job(job_id: str) -> None:
     """Fetch and parse job ``job_id`` once, then fan its gamma values out to the workers."""
@@ -95,9 +108,9 @@ def run_job(job_id: str) -> None:
 @app.task(name=SOLVE_CHUNK_TASK, acks_late=True, ignore_result=False, bind=True)
 def solve_chunk_task(self, job_id: str, indices: list[int]) -> None:  # type: ignore[no-untyped-def]
     """Solve some of a job's gamma values; a failure ends the job FAILURE naming them."""
+    hostname = self.request.hostname or "worker"
     gammas = workspace().gammas(job_id)
     what = "solving gamma " + ", ".join(f"{gammas[i]:g}" for i in indices if i < len(gammas))
-    hostname = self.request.hostname or "worker"
     guarded(
         job_id,
         job_store(),

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from swagger_server.adapters.metrics import JobMetrics
 from swagger_server.adapters.workspace import JobWorkspace
 from swagger_server.exceptions import JobConflictError, JobNotFoundError
 
@@ -109,6 +110,7 @@ class JobStore:
         self.redis = client
         self.binary = binary
         self.retention_seconds = retention_seconds
+        self.metrics = JobMetrics(client)
         self._transition = client.register_script(_TRANSITION)
 
     @classmethod
@@ -150,6 +152,7 @@ class JobStore:
             )
             pipe.zadd(JOBS_INDEX, {record.job_id: submitted})
             pipe.execute()
+        self.metrics.job_submitted()
         return record, True
 
     def get(self, job_id: str, *, with_result: bool = True) -> JobRecord:
@@ -193,7 +196,8 @@ class JobStore:
             (JobStatus.STARTED,),
             {"status": JobStatus.SUCCESS.value, "progress": 1.0, "date_done": utc_now(), "result": json.dumps(result)},
         )
-        self._expire(job_id)
+        if done:
+            self._finished(job_id, JobStatus.SUCCESS)
         return done
 
     def mark_failure(self, job_id: str, error: str, traceback: str | None = None) -> bool:
@@ -203,7 +207,8 @@ class JobStore:
             ACTIVE,
             {"status": JobStatus.FAILURE.value, "date_done": utc_now(), "error": error, "traceback": traceback},
         )
-        self._expire(job_id)
+        if done:
+            self._finished(job_id, JobStatus.FAILURE)
         return done
 
     def record_callback(self, job_id: str, delivery: dict[str, Any], result_text: str) -> None:
@@ -215,7 +220,7 @@ class JobStore:
         if not self._apply(job_id, ACTIVE, {"status": JobStatus.REVOKED.value, "date_done": utc_now()}):
             record = self.get(job_id)
             raise JobConflictError(f"job {job_id} already finished with status {record.status.value}", field="job_id")
-        self._expire(job_id)
+        self._finished(job_id, JobStatus.REVOKED)
         return self.get(job_id)
 
     def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
@@ -261,5 +266,10 @@ class JobStore:
         """True if Redis answers."""
         return bool(self.redis.ping())
 
-    def _expire(self, job_id: str) -> None:
-        self.redis.expire(JOB_KEY.format(job_id), self.retention_seconds)
+    def _finished(self, job_id: str, status: JobStatus) -> None:
+        """Keep a finished job for the retention period and count it."""
+        key = JOB_KEY.format(job_id)
+        self.redis.expire(key, self.retention_seconds)
+        submitted = self.redis.hget(key, "submitted_at")
+        duration = datetime.now(UTC) - datetime.fromisoformat(submitted) if submitted else None
+        self.metrics.job_finished(status.value, duration.total_seconds() if duration else 0.0)

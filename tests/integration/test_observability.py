@@ -1,0 +1,70 @@
+"""Metrics, structured logs and request limits."""
+
+import json
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from swagger_server.app import create_app
+from tests.api.test_validation import AUTH, README_JOB
+from tests.conftest import make_settings
+from tests.integration.jobs import submit, wait_for
+from tests.services import celery_worker, service_env
+
+pytestmark = pytest.mark.integration
+
+
+def scrape(client) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            key = sample.name + "".join(f"{{{k}={v}}}" for k, v in sorted(sample.labels.items()) if k != "le")
+            if "le" not in sample.labels:
+                samples[key] = sample.value
+    return samples
+
+
+@pytest.mark.usefixtures("worker")
+def test_metrics_move_after_a_job(client) -> None:  # type: ignore[no-untyped-def]
+    before = scrape(client)
+    job = wait_for(client, submit(client, gamma_values=[1.0, 2.0]))
+    assert job["status"] == "SUCCESS"
+    after = scrape(client)
+    assert after["pricing_jobs_submitted_total"] == before["pricing_jobs_submitted_total"] + 1
+    assert (
+        after["pricing_jobs_finished_total{status=SUCCESS}"]
+        == before["pricing_jobs_finished_total{status=SUCCESS}"] + 1
+    )
+    assert after["pricing_job_duration_seconds_count"] == before["pricing_job_duration_seconds_count"] + 1
+    assert after["pricing_solve_time_seconds_count"] == before["pricing_solve_time_seconds_count"] + 3
+    assert after["pricing_solve_time_seconds_sum"] > before["pricing_solve_time_seconds_sum"]
+    assert "pricing_queue_length" in after and "pricing_callbacks_failed_total" in after
+
+
+def test_body_larger_than_the_cap_is_a_413_problem(redis_url, service_sample_dir, queue_name) -> None:  # type: ignore[no-untyped-def]
+    client = create_app(make_settings(redis_url, service_sample_dir, queue_name, max_request_bytes=4096)).test_client()
+    names = [f"user_{k}_High" for k in range(1, 301)]
+    response = client.post("/pricing", json={**README_JOB, "dr_prosumers": names}, headers=AUTH)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "larger than 4096 bytes" in response.json()["detail"]
+    assert client.post("/pricing", json={**README_JOB, "callback": None}, headers=AUTH).status_code == 201
+
+
+def test_worker_logs_are_json_lines_with_the_job_id(redis_url, service_sample_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    queue = "pricing-json-logs"
+    env = service_env(redis_url, service_sample_dir, queue, LOG_JSON="1")
+    with celery_worker(env, tmp_path / "worker.log", name="json"):
+        client = create_app(make_settings(redis_url, service_sample_dir, queue)).test_client()
+        job_id = submit(client)
+        assert wait_for(client, job_id)["status"] == "SUCCESS"
+    records = []
+    for line in (tmp_path / "worker.log").read_text().splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    mine = [r for r in records if r.get("job_id") == job_id]
+    events = {r["event"].split()[0] for r in mine}
+    assert {"job.prepared", "solve.done", "job.succeeded"} <= events, events
+    assert all({"timestamp", "level", "logger", "task_id"} <= set(r) for r in mine)
