@@ -3,18 +3,25 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: run test test-fast lint bench sample-data clean
+.PHONY: run test test-fast lint bench constraints sample-data clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+# the service's own requirements (make run)
+$(RUNTIME): requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+# plus test, lint and browser-driving tools (make test)
+$(INSTALLED): $(RUNTIME) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 ## run: start Redis (embedded unless REDIS_URL), one worker and the API on :8080, sample data
-run: $(INSTALLED)
+run: $(RUNTIME)
 	$(BIN)/python -m swagger_server.embedded
 
 ## test: lint, then the whole test suite (Redis: the machine's on :6379 if it answers, else embedded)
@@ -35,6 +42,17 @@ test-fast: $(INSTALLED)
 ## bench: benchmark figures (not part of the tests)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.brtp_scale
+	$(BIN)/python -m bench.scale_out
+
+## constraints: re-pin every transitive dependency after changing requirements*.txt
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install --quiet -r requirements-dev.txt
+	(echo "# Every package version, direct and transitive, as installed and tested together on Python 3.11."; \
+	 echo "# Regenerate after changing requirements*.txt: make constraints"; \
+	 .venv-constraints/bin/pip freeze --exclude-editable | grep -v "^pip==") > constraints.txt
+	rm -rf .venv-constraints
 
 ## sample-data: rewrite the committed sample files from the generator
 sample-data: $(INSTALLED)

@@ -5,11 +5,17 @@ workers, submits the job through the API app and times submit -> SUCCESS.
 Prints both times and the speed-up. Each configuration runs ``--repeat``
 times and the best time counts (the first run of a worker also warms it up).
 
+It also prints the machine's own ceiling: the speed-up of a pure CPU loop run
+in 2 processes at once instead of 1 (2.0 on two idle physical cores; less on
+a VM whose vCPUs share hardware), so that the job's speed-up can be read
+against what the machine can give.
+
     python -m bench.scale_out [--users 1000] [--repeat 2]
 """
 
 import argparse
 import logging
+import multiprocessing
 import os
 import tempfile
 import time
@@ -46,6 +52,24 @@ def time_job(client, names: list[str]) -> float:  # type: ignore[no-untyped-def]
     if job["status"] != "SUCCESS":
         raise RuntimeError(f"job ended {job['status']}: {job.get('error')}")
     return time.perf_counter() - started
+
+
+def _spin(_: int) -> float:
+    """A fixed CPU-bound loop (no memory traffic); its duration in seconds."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(15_000_000):
+        total += i * i
+    return time.perf_counter() - started
+
+
+def machine_ceiling() -> float:
+    """Speed-up of 2 processes over 1 on a pure CPU loop: what two workers can gain at best."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        alone = pool.apply(_spin, (0,))
+        together = max(pool.map(_spin, [0, 1]))
+    return 2 * alone / together
 
 
 def main() -> None:
@@ -104,6 +128,7 @@ def main() -> None:
     logger.info("1 worker process : %6.2f s", times[1])
     logger.info("2 worker processes: %6.2f s", times[2])
     logger.info("speed-up          : %6.2fx", times[1] / times[2])
+    logger.info("machine ceiling   : %6.2fx (a CPU loop in 2 processes vs 1)", machine_ceiling())
 
 
 if __name__ == "__main__":

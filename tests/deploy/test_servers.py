@@ -65,7 +65,7 @@ def test_uwsgi_from_the_original_ini(redis_url, service_sample_dir, queue_name, 
     uwsgi = BIN / "uwsgi"
     if not uwsgi.exists():
         uwsgi = Path(shutil.which("uwsgi") or "/nonexistent")
-    assert uwsgi.exists(), "uwsgi is in requirements-dev.txt"
+    assert uwsgi.exists(), "uwsgi comes with pyuwsgi (requirements.txt)"
     port = free_port()
     env = service_env(redis_url, service_sample_dir, queue_name, PRICING_HTTP_SOCKET=f"127.0.0.1:{port}")
     command = [str(uwsgi), "--ini", "config/pricing_service.ini", "--virtualenv", sys.prefix, "--processes", "2"]
