@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,69 +59,54 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
 
 
 @contextmanager
+def running(
+    command: list[str], env: dict[str, str], log_path: Path, ready: Callable[[], bool], what: str, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process started with its output in ``log_path``; yielded once ``ready()``; stopped afterwards."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+        def started() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"{what} exited: {log_path.read_text()[-3000:]}")
+            return ready()
+
+        try:
+            wait_until(started, timeout, what=f"{what} to start")
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def answers_health(port: int) -> Callable[[], bool]:
+    """A readiness check: GET /health on 127.0.0.1:``port`` answers 200."""
+
+    def check() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+@contextmanager
 def celery_worker(env: dict[str, str], log_path: Path, name: str = "worker") -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery -A workers.tasks worker`` process, ready when yielded."""
-    log = log_path.open("wb")
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.tasks",
-        "worker",
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--hostname",
-        f"{name}@%h",
-        "--without-mingle",
-        "--without-gossip",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: b"ready." in log_path.read_bytes() or process.poll() is not None, 60, what="worker start")
-        if process.poll() is not None:
-            raise RuntimeError(f"worker exited: {log_path.read_text()[-2000:]}")
+    command = [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--concurrency", "1",
+               "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
+    with running(command, env, log_path, lambda: b"ready." in log_path.read_bytes(), "worker") as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @contextmanager
 def api_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """A real ``python -m swagger_server`` process on a free port; yields its base URL."""
     port = free_port()
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "swagger_server"],
-        env=dict(env, PORT=str(port), HOST="127.0.0.1"),
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"API exited: {log_path.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(healthy, 30, what="API start")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    command = [sys.executable, "-m", "swagger_server"]
+    with running(command, dict(env, PORT=str(port), HOST="127.0.0.1"), log_path, answers_health(port), "API"):
+        yield f"http://127.0.0.1:{port}"

@@ -40,27 +40,16 @@ def pricing_plot(job_id: str, name: str) -> tuple[bytes, int, dict[str, str]]:
     return image, 200, {"Content-Type": "image/png", "Cache-Control": "private, max-age=86400"}
 
 
+def _csv(body: str, filename: str) -> tuple[bytes, int, dict[str, str]]:
+    """A CSV download (UTF-8 bytes, so that the declared media type is kept as it is)."""
+    return body.encode(), 200, {"Content-Type": "text/csv", "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def pricing_raw_data_csv(job_id: str) -> tuple[bytes, int, dict[str, str]]:
-    """KPIs per gamma as CSV (UTF-8; bytes, so that the declared media type is kept as is)."""
-    body = dependencies.current().service.raw_data_csv(job_id).encode()
-    return (
-        body,
-        200,
-        {
-            "Content-Type": "text/csv",
-            "Content-Disposition": f'attachment; filename="{job_id}-raw_data.csv"',
-        },
-    )
+    """KPIs per gamma as CSV."""
+    return _csv(dependencies.current().service.raw_data_csv(job_id), f"{job_id}-raw_data.csv")
 
 
 def pricing_consumption_csv(job_id: str) -> tuple[bytes, int, dict[str, str]]:
-    """Initial and final consumption per slot as CSV (UTF-8)."""
-    body = dependencies.current().service.consumption_csv(job_id).encode()
-    return (
-        body,
-        200,
-        {
-            "Content-Type": "text/csv",
-            "Content-Disposition": f'attachment; filename="{job_id}-consumption.csv"',
-        },
-    )
+    """Initial and final consumption per slot as CSV."""
+    return _csv(dependencies.current().service.consumption_csv(job_id), f"{job_id}-consumption.csv")

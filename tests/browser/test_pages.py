@@ -62,10 +62,15 @@ def test_submit_through_the_form_and_read_the_report(page, live_api: str, tmp_pa
     logger.info("screenshots: %s %s", report_shot, list_shot)
 
 
-def test_form_errors_are_shown_on_the_page(page, live_api: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_api}/login?next=/jobs")
+def log_in(page, live_api: str, target: str = "/jobs") -> None:  # type: ignore[no-untyped-def]
+    """Give a token once on the login page, then land on ``target``."""
+    page.goto(f"{live_api}/login?next={target}")
     page.fill("#token", "t")
     page.click("#login")
+
+
+def test_form_errors_are_shown_on_the_page(page, live_api: str) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, live_api)
     page.select_option("#dr_prosumers", ["user_1_High"])
     page.fill("#end_datetime", "2021-11-10T00:00:00Z")
     page.click("#submit")
@@ -73,9 +78,7 @@ def test_form_errors_are_shown_on_the_page(page, live_api: str) -> None:  # type
 
 
 def test_failed_job_report_shows_the_error(page, live_api: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_api}/login?next=/jobs")
-    page.fill("#token", "t")
-    page.click("#login")
+    log_in(page, live_api)
     page.select_option("#dr_prosumers", ["user_1_High"])
     page.fill("#start_datetime", "2021-11-12T00:00:00Z")
     page.fill("#end_datetime", "2021-11-13T00:00:00Z")
@@ -95,9 +98,7 @@ def test_reports_poll_while_running(page, live_api: str, client) -> None:  # typ
     from tests.integration.jobs import long_job_changes, submit
 
     job_id = submit(client, **long_job_changes(300))
-    page.goto(f"{live_api}/login?next=/pricing/{job_id}/report")
-    page.fill("#token", "t")
-    page.click("#login")
+    log_in(page, live_api, f"/pricing/{job_id}/report")
     page.wait_for_selector("#status.STARTED, #status.PENDING, #status.SUCCESS")
     if page.locator("#progress").count():
         assert page.locator("meta[http-equiv=refresh]").count() == 1

@@ -1,7 +1,6 @@
 """The production servers start the app from the files in config/ and answer /health and a POST."""
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,28 +8,11 @@ import httpx
 import pytest
 
 from tests.api.test_validation import AUTH, README_JOB
-from tests.documents import REPO_ROOT
 from tests.integration.jobs import wait_for
-from tests.services import free_port, service_env, wait_until
+from tests.services import answers_health, free_port, running, service_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 BIN = Path(sys.executable).parent
-
-
-def serve(command: list[str], env: dict[str, str], log: Path, port: int):  # type: ignore[no-untyped-def]
-    """Start a server process and wait until /health answers."""
-    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(healthy, 60, what=f"{command[0]} to answer")
-    return process
 
 
 def exercise(port: int) -> None:
@@ -41,23 +23,12 @@ def exercise(port: int) -> None:
     assert wait_for(client, response.json()["job_id"])["status"] == "SUCCESS"
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def test_gunicorn_with_uvicorn_workers(redis_url, service_sample_dir, queue_name, tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     env = service_env(redis_url, service_sample_dir, queue_name)
     command = [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    process = serve(command, env, tmp_path / "gunicorn.log", port)
-    try:
+    with running(command, env, tmp_path / "gunicorn.log", answers_health(port), "gunicorn"):
         exercise(port)
-    finally:
-        stop(process)
     assert "Booting worker" in (tmp_path / "gunicorn.log").read_text()
 
 
@@ -69,8 +40,5 @@ def test_uwsgi_from_the_original_ini(redis_url, service_sample_dir, queue_name, 
     port = free_port()
     env = service_env(redis_url, service_sample_dir, queue_name, PRICING_HTTP_SOCKET=f"127.0.0.1:{port}")
     command = [str(uwsgi), "--ini", "config/pricing_service.ini", "--virtualenv", sys.prefix, "--processes", "2"]
-    process = serve(command, env, tmp_path / "uwsgi.log", port)
-    try:
+    with running(command, env, tmp_path / "uwsgi.log", answers_health(port), "uwsgi"):
         exercise(port)
-    finally:
-        stop(process)
