@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     def enqueue(job_id: str) -> None:
         celery.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.celery_queue)
 
-    workspace = store.workspace(settings.visibility_timeout * 2)
+    workspace = store.workspace(settings.workspace_ttl)
 
     def revoke(job_id: str) -> None:
         """Drop the job's queued tasks: its first task and any solve tasks not started yet."""

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         return self.task_time_limit + 600
 
     @property
+    def workspace_ttl(self) -> int:
+        """How long a running job's working data (parsed input, solved gammas) is kept in Redis."""
+        return self.visibility_timeout * 2
+
+    @property
     def tokens(self) -> frozenset[str]:
         """The configured API tokens."""
         return frozenset(t.strip() for t in self.api_tokens.split(",") if t.strip())

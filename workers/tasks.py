@@ -39,7 +39,7 @@ def job_store() -> JobStore:
 @cache
 def workspace() -> JobWorkspace:
     """This worker process's view of running jobs' working data."""
-    return job_store().workspace(get_settings().visibility_timeout * 2)
+    return job_store().workspace(get_settings().workspace_ttl)
 
 
 @cache
