@@ -76,7 +76,11 @@ def _floats(values: Any) -> list[Any]:
 
 
 def plots(kpis: Sequence[GammaKpis], user_names: Sequence[str]) -> JsonDict:
-    """The five plot series of the original service, one entry per gamma where it had a list."""
+    """The five plot series of the original service, one entry per gamma where it had a list.
+
+    Users are numbered 1..U on the UW_BAR x axis, as in the original; their
+    names are in ``raw_data["USERS"]`` once, not repeated per gamma.
+    """
     gammas = [k.gamma for k in kpis]
     reference = kpis[0]
     slots = list(range(1, len(reference.final_load_kw) + 1))
@@ -105,7 +109,6 @@ def plots(kpis: Sequence[GammaKpis], user_names: Sequence[str]) -> JsonDict:
                         "xvalues": users,
                         "yvalues": [ratio_to_reference(w0, w) for w0, w in zip(reference.uw, k.uw, strict=True)],
                         "legend": f"γ = {k.gamma}",
-                        "xticklabels": list(user_names),
                     }
                 ],
                 "plot_type": "bar",

@@ -164,8 +164,9 @@ class PricingService:
         cached = self.store.image(job_id, name)
         if cached is not None:
             return cached
+        result = self._result(job_id)
         try:
-            image = render_png(self._result(job_id)["plots"], name)
+            image = render_png(result["plots"], name, result["raw_data"].get("USERS", []))
         except UnknownPlot as exc:
             raise JobNotFoundError(f"job {job_id} has no plot named {name!r}", field="name") from exc
         self.store.cache_image(job_id, name, image)

@@ -47,15 +47,15 @@ def _values(values: list[float | None]) -> list[float]:
     return [float("nan") if v is None else v for v in values]
 
 
-def render_png(plots: dict[str, Any], name: str) -> bytes:
-    """Draw one plot of a result as a PNG of 800 x 450 pixels."""
+def render_png(plots: dict[str, Any], name: str, user_names: list[str]) -> bytes:
+    """Draw one plot of a result as a PNG of 800 x 450 pixels (UW_BAR bars labelled with ``user_names``)."""
     plot = select(plots, name)
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     series = plot["serries"]
     if name.startswith("UW_BAR"):
-        labels = series[0].get("xticklabels") or [str(x) for x in series[0]["xvalues"]]
+        labels = user_names or [str(x) for x in series[0]["xvalues"]]
         values = _values(series[0]["yvalues"])
         axes.bar(range(len(values)), values, color="#4c78a8")
         axes.axhline(1.0, color="#888", linewidth=0.8, linestyle="--", label="RTP (γ = 0)")

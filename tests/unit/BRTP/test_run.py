@@ -93,7 +93,7 @@ def test_plots_keep_the_originals_titles_and_sign_safe_ratios(sample_docs):  # t
     auws = [o.auw for o in result.outcomes]
     assert auw["serries"][0]["yvalues"][2] == pytest.approx(1 + (auws[0] - auws[2]) / auws[0])
     assert len(series["UW_BAR"]) == 3 and len(series["FINAL_ECC"]) == 3
-    assert series["UW_BAR"][1]["serries"][0]["xticklabels"] == ["user_1_Medium", "user_4_High"]
+    assert series["UW_BAR"][1]["serries"][0]["xvalues"] == [1, 2]
     ecc = series["FINAL_ECC"][2]
     assert ecc["title"] == "Initial vs Final ECC (γ = 2.0)"
     assert [s["legend"] for s in ecc["serries"]] == ["Initial ECC", "Final ECC"]
