@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-Check = Callable[[], None]
+Check = Callable[[], object]
 
 
 class ReadinessProbe:

@@ -8,4 +8,4 @@ from a2wsgi import ASGIMiddleware
 
 from swagger_server.app import create_app
 
-application = ASGIMiddleware(create_app())  # type: ignore[arg-type]
+application = ASGIMiddleware(create_app())

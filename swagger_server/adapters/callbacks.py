@@ -105,7 +105,7 @@ def check_url(url: str, allowlist: Allowlist) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise CallbackUnresolvable(f"callback host {host!r} does not resolve ({exc})") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     refused = [a for a in addresses if not (is_public(a) or allowlist.allows(host, a))]
     if refused or not addresses:
         raise CallbackRefused(
