@@ -84,9 +84,14 @@ def connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRes
     return problem(exc.status, exc.title or "Error", detail, type=exc.type, headers=exc.headers, ext=ext or None)
 
 
+def undecodable_body(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """A body that is not UTF-8 (the JSON validator decodes it before anything else looks)."""
+    return problem(400, "Bad Request", "the request body is not valid UTF-8 JSON", ext={"field": "body"})
+
+
 def unexpected_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Anything else: logged with its traceback, answered without one."""
-    logger.exception("http.unhandled_error path=%s", request.url.path if hasattr(request, "url") else "?")
+    logger.error("http.unhandled_error path=%s", request.url.path if hasattr(request, "url") else "?", exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 
@@ -95,4 +100,5 @@ def register_error_handlers(app: AsyncApp) -> None:
     for cls in STATUS:
         app.add_error_handler(cls, service_error)
     app.add_error_handler(ProblemException, connexion_problem)
+    app.add_error_handler(UnicodeDecodeError, undecodable_body)
     app.add_error_handler(Exception, unexpected_error)

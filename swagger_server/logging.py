@@ -19,6 +19,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    # JSON lines carry the traceback as text; the console renderer formats it itself.
+    formatting = [structlog.processors.format_exc_info] if json_lines else []
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -30,7 +32,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *formatting, renderer],
         )
     )
     root = logging.getLogger()

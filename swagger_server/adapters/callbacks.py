@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Headers a client's callback headers cannot override.
 PROTECTED_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-length", "host"}
 RESPONSE_EXCERPT = 1000
+#: Host names (after IDNA encoding) and IP literals.
+_HOST = re.compile(r"[A-Za-z0-9._:-]{1,253}")
 
 
 class CallbackRefused(ValueError):
@@ -96,11 +99,17 @@ def check_url(url: str, allowlist: Allowlist) -> Target:
 
     Raises :class:`CallbackRefused` naming the reason.
     """
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        ascii_host = host.encode("idna").decode("ascii") if host else ""
+    except (ValueError, UnicodeError) as exc:
+        raise CallbackRefused(f"callback URL {url!r} is not a valid URL ({exc})") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise CallbackRefused(f"callback URL {url!r} is not an http(s) URL with a host")
-    host = parts.hostname
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    if not _HOST.fullmatch(ascii_host):
+        raise CallbackRefused(f"callback URL {url!r} has an invalid host name")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

@@ -76,6 +76,9 @@ def test_each_required_field(client, name: str) -> None:  # type: ignore[no-unty
         ({"callback": {"url": "ftp://example.org/x"}}, "callback.url", "does not match"),
         ({"callback": {"headers": {}}}, "callback.url", "required"),
         ({"callback": {"url": "http://localhost:9000/x", "headers": {"X": 1}}}, "callback.headers.X", "not of type"),
+        ({"callback": {"url": "http://[::1/cb"}}, "callback.url", "not a valid URL"),
+        ({"callback": {"url": "http://example.org:99999/cb"}}, "callback.url", "not a valid URL"),
+        ({"callback": {"url": "http://exa mple.org/cb"}}, "callback.url", "invalid host name"),
     ],
 )
 def test_domain_and_schema_rules_name_the_field(client, changes, field, contains) -> None:  # type: ignore[no-untyped-def]
