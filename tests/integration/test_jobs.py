@@ -50,8 +50,10 @@ def test_running_job_can_be_cancelled_and_the_worker_takes_the_next(client) -> N
 
 def test_queued_job_can_be_cancelled_before_it_starts(client) -> None:  # type: ignore[no-untyped-def]
     long_id = submit(client, **long_job_changes())
+    # Once the long job's solve tasks are running, the rest of them are queued ahead of the next job.
+    wait_for(client, long_id, statuses=("STARTED",), predicate=lambda b: b["progress"] > 0, timeout=60)
     queued_id = submit(client)
-    wait_for(client, long_id, statuses=("STARTED",), timeout=60)
+    assert client.get(f"/pricing/{queued_id}", headers=AUTH).json()["status"] == "PENDING"
     response = client.delete(f"/pricing/{queued_id}", headers=AUTH)
     assert response.status_code == 200 and response.json()["status"] == "REVOKED"
     client.delete(f"/pricing/{long_id}", headers=AUTH)
