@@ -19,7 +19,7 @@ from swagger_server.adapters.job_store import JobStore
 from swagger_server.adapters.metrics import MetricsCollector
 from swagger_server.adapters.sources import make_data_source
 from swagger_server.auth import AnyToken, Authorizer, StaticTokens, central_db_authorizer, introspection_authorizer
-from swagger_server.errors import NamedParameterValidator, register_error_handlers
+from swagger_server.errors import VALIDATORS, register_error_handlers
 from swagger_server.limits import BodySizeLimit
 from swagger_server.logging import configure_logging
 from swagger_server.pricing_service import PricingService
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_api(
         load_spec(settings),
         validate_responses=settings.validate_responses,
-        validator_map={"parameter": NamedParameterValidator},
+        validator_map=VALIDATORS,
     )
     if settings.sample_data:
         app.add_url_rule("/oauth/token", "oauth_token", development_token, methods=["POST"])

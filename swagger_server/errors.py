@@ -9,10 +9,11 @@ import logging
 import re
 
 from connexion import AsyncApp
+from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
-from connexion.validators import ParameterValidator
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 
 from swagger_server.exceptions import (
     JobConflictError,
@@ -62,6 +63,29 @@ class NamedParameterValidator(ParameterValidator):
         return error
 
 
+class Utf8JSONBodyValidator(JSONRequestBodyValidator):
+    """Connexion's JSON body validator, answering a body that is not UTF-8 with a 400 (it raised, so 500)."""
+
+    async def _parse(self, stream, scope):  # type: ignore[no-untyped-def]
+        """Connexion's parsing; undecodable bytes are the client's mistake."""
+        try:
+            return await super()._parse(stream, scope)
+        except UnicodeDecodeError as exc:
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail=f"the request body is not valid {self._encoding} JSON",
+                ext={"field": "body"},
+            ) from exc
+
+
+#: Connexion's validators with the two above in place of its own.
+VALIDATORS = {
+    "parameter": NamedParameterValidator,
+    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": Utf8JSONBodyValidator}),
+}
+
+
 def service_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """A :class:`ServiceError` as problem+json with its field."""
     assert isinstance(exc, ServiceError)
@@ -84,11 +108,6 @@ def connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRes
     return problem(exc.status, exc.title or "Error", detail, type=exc.type, headers=exc.headers, ext=ext or None)
 
 
-def undecodable_body(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """A body that is not UTF-8 (the JSON validator decodes it before anything else looks)."""
-    return problem(400, "Bad Request", "the request body is not valid UTF-8 JSON", ext={"field": "body"})
-
-
 def unexpected_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Anything else: logged with its traceback, answered without one."""
     logger.error("http.unhandled_error path=%s", request.url.path if hasattr(request, "url") else "?", exc_info=exc)
@@ -100,5 +119,4 @@ def register_error_handlers(app: AsyncApp) -> None:
     for cls in STATUS:
         app.add_error_handler(cls, service_error)
     app.add_error_handler(ProblemException, connexion_problem)
-    app.add_error_handler(UnicodeDecodeError, undecodable_body)
     app.add_error_handler(Exception, unexpected_error)
