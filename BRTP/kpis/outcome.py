@@ -1,6 +1,7 @@
 """All KPIs of one gamma in one object (spec §6)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,27 +56,19 @@ class GammaOutcome:
     solution: Solution
 
     def kpis(self) -> GammaKpis:
-        """The plain-number summary of this outcome."""
+        """The plain-number summary of this outcome: the fields both share, arrays as tuples."""
+        shared = {f.name: getattr(self, f.name) for f in fields(GammaKpis) if hasattr(self, f.name)}
+        plain: dict[str, Any] = {
+            k: tuple(float(v) for v in x) if isinstance(x, np.ndarray) else x for k, x in shared.items()
+        }
+        solution = self.solution
         return GammaKpis(
-            gamma=self.gamma,
-            auw=self.auw,
-            uw=tuple(float(v) for v in self.uw),
-            tc=self.tc,
-            tc_desired=self.tc_desired,
-            bb=self.bb,
-            flex_q=self.flex_q,
-            flex_r=self.flex_r,
-            flex_delivered=self.flex_delivered,
-            dso_revenue=self.dso_revenue,
-            final_load_kw=tuple(float(v) for v in self.final_load_kw),
-            desired_load_kw=tuple(float(v) for v in self.desired_load_kw),
-            price=tuple(float(v) for v in self.price),
-            marginal_value=tuple(float(v) for v in self.marginal_value),
-            solver=self.solution.solver,
-            status=self.solution.status,
-            iterations=self.solution.iterations,
-            solve_seconds=self.solution.solve_seconds,
-            solver_seconds=self.solution.solver_seconds,
+            **plain,
+            solver=solution.solver,
+            status=solution.status,
+            iterations=solution.iterations,
+            solve_seconds=solution.solve_seconds,
+            solver_seconds=solution.solver_seconds,
         )
 
 
