@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.api.test_validation import AUTH, README_JOB
+from tests.api.test_validation import AUTH
 from tests.conftest import CALLBACK_SECRET
 from tests.fakes.receiver import Receiver, Reply
 from tests.integration.jobs import submit, wait_for
@@ -133,4 +133,3 @@ def test_slow_receiver_times_out_and_is_retried(client) -> None:  # type: ignore
 def test_jobs_without_callback_have_no_delivery(client) -> None:  # type: ignore[no-untyped-def]
     job = wait_for(client, submit(client, callback=None))
     assert "callback" not in job and job["result"]["callback_result"] is None
-    assert README_JOB["callback"]  # the README's job does have one

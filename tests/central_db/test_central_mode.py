@@ -8,7 +8,7 @@ from tests.api.test_validation import AUTH, README_JOB
 from tests.central_db.conftest import user_token
 from tests.documents import SHARED_EXPORT, load_documents
 from tests.fakes.eve_server import Fault
-from tests.integration.jobs import wait_for
+from tests.integration.jobs import wait_for, without_timings
 
 pytestmark = pytest.mark.integration
 JOB = {k: v for k, v in README_JOB.items() if k != "callback"}
@@ -18,12 +18,6 @@ def submit(client, headers, **changes):  # type: ignore[no-untyped-def]
     response = client.post("/pricing", json={**JOB, **changes}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()["job_id"]
-
-
-def without_timings(result: dict) -> dict:  # type: ignore[type-arg]
-    """The result without solver timings and worker names, which differ from run to run."""
-    raw = {k: v for k, v in result["raw_data"].items() if k != "SOLVER"}
-    return {"plots": result["plots"], "raw_data": raw, "warnings": result["warnings"]}
 
 
 def test_job_on_generated_data_equals_the_sample_mode_result(central_client, fresh_eve, sample_mode_client) -> None:  # type: ignore[no-untyped-def]

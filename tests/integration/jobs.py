@@ -37,3 +37,9 @@ def long_job_changes(n_users: int = 600) -> dict[str, Any]:
     """A job that takes several seconds: many users and 50 gamma values."""
     names = [f"user_{k}_{level}" for level in ("Low", "Medium", "High") for k in range(1, n_users // 3 + 1)]
     return {"dr_prosumers": names, "gamma_values": [0.1 * g for g in range(50)], "callback": None}
+
+
+def without_timings(result: dict) -> dict:  # type: ignore[type-arg]
+    """The result without solver timings and worker names, which differ from run to run."""
+    raw = {k: v for k, v in result["raw_data"].items() if k != "SOLVER"}
+    return {"plots": result["plots"], "raw_data": raw, "warnings": result["warnings"]}

@@ -3,9 +3,8 @@
 import pytest
 
 from swagger_server.app import create_app
-from tests.central_db.test_central_mode import without_timings
 from tests.conftest import make_settings
-from tests.integration.jobs import submit, wait_for
+from tests.integration.jobs import submit, wait_for, without_timings
 from tests.services import celery_worker, service_env
 
 pytestmark = pytest.mark.integration
