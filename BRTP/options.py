@@ -1,6 +1,6 @@
 """Options of a B-RTP run and the model's design choices, kept in one place.
 
-The specification (``docs/brtp-model.md`` in the shared folder) marks some
+The model (``docs/model.md``) marks some
 modelling decisions as **[compat]** (recovered from the FlexGrid original and
 kept for compatibility) and others as **[choice]** (ours). Every such choice
 that has a knob lives in :class:`BrtpOptions`; the ones without a knob are

@@ -56,10 +56,11 @@ def measure(users: int, with_pyomo: bool) -> dict[str, Any]:
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if with_pyomo:
+        from BRTP import PricingProblem
         from BRTP.model import build_model
 
         started = time.perf_counter()
-        build_model(portfolio, request, 0.2, 0.03)
+        build_model(PricingProblem(portfolio, request, 0.2, 0.03))
         figures["pyomo_build"] = time.perf_counter() - started
     return figures
 

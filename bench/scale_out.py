@@ -19,13 +19,13 @@ import multiprocessing
 import os
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from swagger_server.app import create_app
-from swagger_server.embedded import start_embedded_redis
+from swagger_server.core.settings import Settings
+from swagger_server.embedded import free_port, running, start_embedded_redis, worker_command, worker_ready
 from swagger_server.sample_data.generator import generate_documents, write_documents
-from swagger_server.settings import Settings
-from tests.services import celery_worker, free_port, service_env
 
 GAMMAS = [0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0]  # with gamma 0: 11 values
 logger = logging.getLogger("bench.scale_out")
@@ -72,6 +72,11 @@ def machine_ceiling() -> float:
     return 2 * alone / together
 
 
+def worker(env: dict[str, str], log: Path, name: str, log_level: str) -> AbstractContextManager[object]:
+    """A Celery worker process started as ``make run`` starts it, ready when entered."""
+    return running(worker_command(name, log_level), env, log, worker_ready(log), name)
+
+
 def main() -> None:
     """Run the job with 1 and 2 workers and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,11 +94,14 @@ def main() -> None:
         port = free_port()
         redis_process = start_embedded_redis(port, root / "redis")
         url = f"redis://127.0.0.1:{port}/0"
-        env = service_env(
-            url,
-            root / "data",
-            "bench",
-            LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        log_level = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
+        env = dict(
+            os.environ,
+            REDIS_URL=url,
+            SAMPLE_DATA="1",
+            SAMPLE_DATA_DIR=str(root / "data"),
+            CELERY_QUEUE="bench",
+            LOG_LEVEL=log_level,
             GAMMAS_PER_TASK=str(args.gammas_per_task),
         )
         settings = Settings(
@@ -107,12 +115,12 @@ def main() -> None:
         client = create_app(settings).test_client()
         times: dict[int, float] = {}
         try:
-            with celery_worker(env, root / "w1.log", name="bench-1"):
+            with worker(env, root / "w1.log", "bench-1", log_level):
                 if os.environ.get("BENCH_LOG_LEVEL"):
                     time_job(client, names)
                     logger.info("%s", (root / "w1.log").read_text()[-6000:])
                 times[1] = min(time_job(client, names) for _ in range(args.repeat))
-                with celery_worker(env, root / "w2.log", name="bench-2"):
+                with worker(env, root / "w2.log", "bench-2", log_level):
                     times[2] = min(time_job(client, names) for _ in range(args.repeat))
                     if os.environ.get("BENCH_LOG_LEVEL"):
                         logger.info("%s", (root / "w2.log").read_text()[-3000:])

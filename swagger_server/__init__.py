@@ -1,1 +1,1 @@
-"""The FlexGrid Pricing API service (Connexion 3 app, adapters, rendering)."""
+"""The FlexGrid Pricing API service: the shared core (``core/``) and the Connexion app, pages and launcher."""

@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from swagger_server.settings import get_settings
+from swagger_server.core.settings import get_settings
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import structlog
 import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
@@ -13,29 +14,31 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from BRTP import __version__
 from swagger_server import dependencies
-from swagger_server.adapters.callbacks import Allowlist
-from swagger_server.adapters.job_store import JobStore
-from swagger_server.adapters.metrics import MetricsCollector
-from swagger_server.adapters.sources import make_data_source
 from swagger_server.auth import AnyToken, Authorizer, StaticTokens, central_db_authorizer, introspection_authorizer
-from swagger_server.errors import VALIDATORS, register_error_handlers
-from swagger_server.limits import BodySizeLimit
-from swagger_server.logging import configure_logging
+from swagger_server.body_limit import BodySizeLimit
+from swagger_server.core.callbacks import Allowlist
+from swagger_server.core.data_sources import make_data_source
+from swagger_server.core.job_store import JobStore
+from swagger_server.core.logging import configure_logging
+from swagger_server.core.metrics import MetricsCollector
+from swagger_server.core.settings import Settings, get_settings
+from swagger_server.job_queue import JobQueue
 from swagger_server.pricing_service import PricingService
+from swagger_server.problems import VALIDATORS, register_error_handlers
 from swagger_server.readiness import ReadinessProbe, solver_check
-from swagger_server.settings import Settings, get_settings
 from swagger_server.web import pages
 from swagger_server.web.session import CookieToBearer
-from workers.celery_app import RUN_JOB_TASK, create_celery
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 SPEC_PATH = Path(__file__).resolve().parents[1] / "swagger" / "pricing.yml"
 
 
 def load_spec(settings: Settings) -> dict[str, Any]:
-    """The contract, with the OAuth2 token URL of this deployment."""
+    """The contract, with this deployment's OAuth2 token URL and the service's version."""
     spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+    spec["info"]["version"] = __version__
     flows = spec["components"]["securitySchemes"]["oAuth2"]["flows"]
     flows["password"]["tokenUrl"] = settings.token_url
     return spec
@@ -46,7 +49,7 @@ def make_authorizer(settings: Settings) -> Authorizer:
     if settings.tokens:
         return StaticTokens(settings.tokens)
     if settings.sample_data:
-        logger.warning("auth.any_token: SAMPLE_DATA=1 without API_TOKENS accepts any non-empty bearer token")
+        logger.warning("auth.any_token", detail="SAMPLE_DATA=1 without API_TOKENS accepts any non-empty bearer token")
         return AnyToken()
     if settings.token_introspection_url:
         return introspection_authorizer(
@@ -78,26 +81,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     # Connexion warns on every request that POST /pricing accepts two JSON media types; that is intended.
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     store = JobStore.from_url(settings.broker_url, settings.job_retention_days)
-    celery = create_celery(settings)
-
-    def enqueue(job_id: str) -> None:
-        celery.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.celery_queue)
-
-    workspace = store.workspace(settings.workspace_ttl)
-
-    def revoke(job_id: str) -> None:
-        """Drop the job's queued tasks: its first task and any solve tasks not started yet."""
-        celery.control.revoke([job_id, *workspace.task_ids(job_id)])
-
-    def broker_check() -> None:
-        with celery.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
-
+    queue = JobQueue(settings, store.workspace(settings.workspace_ttl))
     service = PricingService(
         store,
         make_data_source(settings),
-        enqueue,
-        revoke,
+        queue,
         max_horizon_days=settings.max_horizon_days,
         show_tracebacks=settings.debug,
         callback_allowlist=Allowlist.parse(settings.callback_allowlist),
@@ -106,7 +94,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         settings=settings,
         service=service,
         authorizer=make_authorizer(settings),
-        readiness=ReadinessProbe({"broker": broker_check, "job_store": store.ping, "solver": solver_check}),
+        readiness=ReadinessProbe({"broker": queue.check_broker, "job_store": store.ping, "solver": solver_check}),
     )
     app = AsyncApp(__name__, swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"))
     app.add_api(

@@ -11,15 +11,15 @@
 """
 
 import asyncio
-import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import httpx
+import structlog
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 SCOPE = "post_pricing"
 TokenInfo = dict[str, object]
@@ -61,7 +61,6 @@ class CachedRemoteCheck:
         self.ttl = ttl_seconds
         self._cache: dict[tuple[str, str, str], tuple[float, TokenInfo | None]] = {}
         self._inflight: dict[tuple[str, str, str], asyncio.Future[TokenInfo | None]] = {}
-        self.remote_calls = 0
 
     async def check(self, token: str, method: str, path: str) -> TokenInfo | None:
         """The cached answer, or one remote call shared by every concurrent caller."""
@@ -80,7 +79,6 @@ class CachedRemoteCheck:
         return await asyncio.shield(pending)
 
     async def _remember(self, key: tuple[str, str, str]) -> TokenInfo | None:
-        self.remote_calls += 1
         info = await self._ask(*key)
         self._cache[key] = (time.monotonic() + self.ttl, info)
         if len(self._cache) > 10000:
@@ -105,7 +103,7 @@ def central_db_authorizer(base_url: str, ttl_seconds: float, timeout: float = 5.
             async with httpx.AsyncClient(timeout=timeout) as client:
                 response = await client.get(url, params={"token": token, "resource": resource, "method": method})
         except httpx.HTTPError as exc:
-            logger.warning("auth.central_db_unreachable error=%s", exc)
+            logger.warning("auth.central_db_unreachable", error=str(exc))
             return None
         if response.status_code == 200 and response.text.strip().strip('"') == "OK":
             return {"sub": "central-db-user", "scope": [SCOPE]}
@@ -124,7 +122,7 @@ def introspection_authorizer(url: str, client_id: str, client_secret: str, ttl_s
                 response = await client.post(url, data={"token": token, "token_type_hint": "access_token"})
             body = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, ValueError) as exc:
-            logger.warning("auth.introspection_failed error=%s", exc)
+            logger.warning("auth.introspection_failed", error=str(exc))
             return None
         if not body.get("active"):
             return None

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from swagger_server.auth import Authorizer
+from swagger_server.core.settings import Settings
 from swagger_server.pricing_service import PricingService
 from swagger_server.readiness import ReadinessProbe
-from swagger_server.settings import Settings
 
 
 @dataclass

@@ -4,30 +4,37 @@ It validates domain rules, writes the job record *before* queueing the task,
 and never fetches bulk data or solves: that is the worker's job.
 """
 
-import logging
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
 
-from swagger_server.adapters.callbacks import Allowlist, CallbackRefused, CallbackUnresolvable, check_url
-from swagger_server.adapters.data_source import DataSource
-from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
-from swagger_server.exceptions import (
+import structlog
+
+from BRTP.report.images import UnknownPlot, render_png
+from BRTP.report.tables import consumption_csv, raw_data_csv
+from swagger_server.core.callbacks import Allowlist, CallbackRefused, CallbackUnresolvable, check_url
+from swagger_server.core.data_sources import DataSource
+from swagger_server.core.errors import (
     JobConflictError,
     JobNotFoundError,
     RequestValidationError,
     ServiceUnavailableError,
 )
-from swagger_server.rendering.plots import UnknownPlot, render_png
-from swagger_server.rendering.tables import consumption_csv, raw_data_csv
-from swagger_server.request_rules import normalise_request
+from swagger_server.core.job_store import JobStore
+from swagger_server.core.jobs import JobRecord, JobStatus, JsonObject, utc_now
+from swagger_server.request_rules import job_request
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
-#: Puts a job id on the queue (raises on broker failure).
-Enqueue = Callable[[str], None]
-#: Asks workers to drop a queued task (best effort).
-Revoke = Callable[[str], None]
+
+class Queue(Protocol):
+    """Where accepted jobs go (:class:`swagger_server.job_queue.JobQueue`)."""
+
+    def enqueue(self, job_id: str) -> None:
+        """Queue the job (raises on broker failure)."""
+
+    def revoke(self, job_id: str) -> None:
+        """Drop the job's queued tasks (best effort)."""
 
 
 def job_href(job_id: str) -> str:
@@ -42,8 +49,7 @@ class PricingService:
         self,
         store: JobStore,
         source: DataSource,
-        enqueue: Enqueue,
-        revoke: Revoke,
+        queue: Queue,
         *,
         max_horizon_days: int,
         show_tracebacks: bool,
@@ -51,32 +57,31 @@ class PricingService:
     ) -> None:
         self.store = store
         self.source = source
-        self.enqueue = enqueue
-        self.revoke = revoke
+        self.queue = queue
         self.max_horizon_days = max_horizon_days
         self.show_tracebacks = show_tracebacks
         self.callback_allowlist = callback_allowlist
 
-    def submit(self, body: dict[str, Any], idempotency_key: str | None) -> tuple[JobRecord, bool]:
+    def submit(self, body: JsonObject, idempotency_key: str | None) -> tuple[JobRecord, bool]:
         """Validate, record and queue a job; returns the job and whether it is new."""
-        request = normalise_request(body, self.max_horizon_days)
-        self._check_names(request["dr_prosumers"], request["flex_request"])
-        if "callback" in request:
-            self._check_callback(request["callback"]["url"])
+        request = job_request(body, self.max_horizon_days)
+        self._check_names(request.dr_prosumers, request.flex_request)
+        if request.callback is not None:
+            self._check_callback(request.callback.url)
         record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
         record, created = self.store.create(record, idempotency_key)
         if not created:
             return record, False
         try:
-            self.enqueue(record.job_id)
+            self.queue.enqueue(record.job_id)
         except Exception as exc:  # the broker's own errors vary by transport
-            logger.exception("job.enqueue_failed", extra={"job_id": record.job_id})
+            logger.exception("job.enqueue_failed", job_id=record.job_id)
             self.store.mark_failure(record.job_id, "the job could not be queued: the message broker is unreachable")
             raise ServiceUnavailableError("the job queue is unavailable; try again shortly") from exc
-        logger.info("job.accepted job_id=%s prosumers=%d", record.job_id, len(request["dr_prosumers"]))
+        logger.info("job.accepted", job_id=record.job_id, prosumers=len(request.dr_prosumers))
         return self.store.get(record.job_id), True
 
-    def _check_names(self, prosumers: list[str], flex_request: str) -> None:
+    def _check_names(self, prosumers: Sequence[str], flex_request: str) -> None:
         unknown = self.source.unknown_names(prosumers, flex_request)
         if unknown is None or not unknown:
             return
@@ -95,30 +100,30 @@ class PricingService:
         except CallbackRefused as exc:
             raise RequestValidationError(str(exc), field="callback.url") from exc
 
-    def view(self, record: JobRecord) -> dict[str, Any]:
+    def view(self, record: JobRecord) -> JsonObject:
         """The ``PricingJobResult`` body of a job."""
-        body: dict[str, Any] = {
+        body: JsonObject = {
             "job_id": record.job_id,
             "status": record.status.value,
             "progress": record.progress,
             "submitted_at": record.submitted_at,
             "started_at": record.started_at,
             "date_done": record.date_done,
-            "request": record.request,
+            "request": record.request.to_json(),
             "error": record.error,
             "traceback": record.traceback if self.show_tracebacks else None,
         }
         if record.result is not None:
             body["result"] = {**record.result, "callback_result": record.callback_result}
         if record.callback is not None:
-            body["callback"] = record.callback
+            body["callback"] = record.callback.to_json()
         return body
 
-    def get(self, job_id: str) -> dict[str, Any]:
+    def get(self, job_id: str) -> JsonObject:
         """A job's status, progress and result."""
         return self.view(self.store.get(job_id))
 
-    def list(self, status: str | None, limit: int, offset: int) -> dict[str, Any]:
+    def list(self, status: str | None, limit: int, offset: int) -> JsonObject:
         """A page of jobs, newest first."""
         records, total = self.store.list(JobStatus(status) if status else None, limit, offset)
         items = [
@@ -129,8 +134,8 @@ class PricingService:
                 "progress": r.progress,
                 "submitted_at": r.submitted_at,
                 "date_done": r.date_done,
-                "flex_request": r.request.get("flex_request", ""),
-                "n_prosumers": len(r.request.get("dr_prosumers", [])),
+                "flex_request": r.request.flex_request,
+                "n_prosumers": len(r.request.dr_prosumers),
             }
             for r in records
         ]
@@ -144,14 +149,14 @@ class PricingService:
             "next": f"/pricing?limit={limit}&offset={following}{query}" if following < total else None,
         }
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
+    def cancel(self, job_id: str) -> JsonObject:
         """Cancel a queued or running job: it ends REVOKED."""
         record = self.store.revoke(job_id)
-        self.revoke(job_id)
-        logger.info("job.revoked job_id=%s", job_id)
+        self.queue.revoke(job_id)
+        logger.info("job.revoked", job_id=job_id)
         return self.view(record)
 
-    def _result(self, job_id: str) -> dict[str, Any]:
+    def _result(self, job_id: str) -> JsonObject:
         record = self.store.get(job_id)
         if record.status is not JobStatus.SUCCESS or record.result is None:
             raise JobConflictError(

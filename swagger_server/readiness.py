@@ -1,9 +1,10 @@
 """Readiness: can this instance take jobs? Broker, job store and solver are checked."""
 
-import logging
 from collections.abc import Callable
 
-logger = logging.getLogger(__name__)
+import structlog
+
+logger = structlog.get_logger(__name__)
 
 Check = Callable[[], object]
 
@@ -22,7 +23,7 @@ class ReadinessProbe:
                 check()
                 outcome[name] = "ok"
             except Exception as exc:  # a probe reports every failure, whatever its type
-                logger.warning("ready.check_failed check=%s error=%s", name, exc)
+                logger.warning("ready.check_failed", check=name, error=str(exc))
                 outcome[name] = f"error: {exc}"
         return outcome
 

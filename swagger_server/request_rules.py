@@ -1,32 +1,35 @@
-"""Domain rules of a pricing request that JSON Schema cannot state.
+"""A request body to a :class:`~swagger_server.core.jobs.JobRequest`: the domain rules JSON Schema cannot state.
 
 The contract (``swagger/pricing.yml``) already checks types, required fields,
-formats and sizes; these checks add: time zone present, end after start,
-horizon length, finite numbers (JSON parsers accept NaN and Infinity).
+formats and sizes; these checks add, each in this one place: time zone
+present, end after start, horizon length, finite numbers (JSON parsers accept
+NaN and Infinity). Names are checked against the data source by
+:class:`~swagger_server.pricing_service.PricingService`.
 """
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from swagger_server.exceptions import RequestValidationError
+from BRTP import InvalidInputError
+from BRTP.data.timestamps import parse_timestamp
+from swagger_server.core.errors import RequestValidationError
+from swagger_server.core.jobs import CallbackRequest, JobRequest
 
 
-def parse_datetime(value: str, field: str) -> datetime:
-    """An RFC 3339 date-time that carries a time zone."""
+def _zoned(value: str, field: str) -> None:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as exc:
-        raise RequestValidationError(f"{value!r} is not an RFC 3339 date-time", field=field) from exc
-    if parsed.tzinfo is None:
-        raise RequestValidationError(f"{value!r} has no time zone (add Z or +hh:mm)", field=field)
-    return parsed
+        parse_timestamp(value, field, require_zone=True)
+    except InvalidInputError as exc:
+        raise RequestValidationError(str(exc).removeprefix(f"{field}: "), field=field) from exc
 
 
-def normalise_request(body: dict[str, Any], max_horizon_days: int) -> dict[str, Any]:
+def job_request(body: dict[str, Any], max_horizon_days: int) -> JobRequest:
     """Check the domain rules and return the request as the job will store it."""
-    start = parse_datetime(body["start_datetime"], "start_datetime")
-    end = parse_datetime(body["end_datetime"], "end_datetime")
+    _zoned(body["start_datetime"], "start_datetime")
+    _zoned(body["end_datetime"], "end_datetime")
+    start = parse_timestamp(body["start_datetime"], "start_datetime")
+    end = parse_timestamp(body["end_datetime"], "end_datetime")
     if end <= start:
         raise RequestValidationError("end_datetime must be after start_datetime", field="end_datetime")
     if end - start > timedelta(days=max_horizon_days):
@@ -42,14 +45,13 @@ def normalise_request(body: dict[str, Any], max_horizon_days: int) -> dict[str, 
         margin = 0.0
     if not math.isfinite(margin) or margin < 0:
         raise RequestValidationError(f"{margin} is not a finite number >= 0", field="profit_margin")
-    normalised = {
-        "start_datetime": body["start_datetime"],
-        "end_datetime": body["end_datetime"],
-        "dr_prosumers": list(body["dr_prosumers"]),
-        "flex_request": body["flex_request"],
-        "profit_margin": float(margin),
-        "gamma_values": [float(g) for g in body["gamma_values"]],
-    }
-    if body.get("callback") is not None:
-        normalised["callback"] = body["callback"]
-    return normalised
+    callback = body.get("callback")
+    return JobRequest(
+        start_datetime=body["start_datetime"],
+        end_datetime=body["end_datetime"],
+        dr_prosumers=tuple(body["dr_prosumers"]),
+        flex_request=body["flex_request"],
+        profit_margin=float(margin),
+        gamma_values=tuple(float(g) for g in body["gamma_values"]),
+        callback=CallbackRequest(callback["url"], callback.get("headers")) if callback is not None else None,
+    )

@@ -10,22 +10,17 @@ import pytest
 import redis
 
 from swagger_server.app import create_app
-from swagger_server.embedded import start_embedded_redis
+from swagger_server.embedded import free_port, start_embedded_redis
 from swagger_server.sample_data.generator import generate_documents, write_documents
-from swagger_server.settings import Settings
 from tests.documents import SHARED_EXPORT, Documents, load_documents, sample_documents
-from tests.services import SYSTEM_REDIS, celery_worker, free_port, redis_answers, service_env
-
-#: Callback delivery of the test worker: signed, short timeouts, fast retries for at most 20 s.
-CALLBACK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-CALLBACK_TEST_SETTINGS = {
-    "CALLBACK_SECRET": CALLBACK_SECRET,
-    "CALLBACK_CONNECT_TIMEOUT": "0.5",
-    "CALLBACK_READ_TIMEOUT": "1",
-    "CALLBACK_RETRY_BASE": "0.3",
-    "CALLBACK_RETRY_CAP": "2",
-    "CALLBACK_RETRY_TOTAL": "20",
-}
+from tests.services import (
+    CALLBACK_TEST_SETTINGS,
+    SYSTEM_REDIS,
+    celery_worker,
+    make_settings,
+    redis_answers,
+    service_env,
+)
 
 
 @pytest.fixture(scope="session")
@@ -90,15 +85,6 @@ def worker(
     env = service_env(redis_url, service_sample_dir, queue_name, **CALLBACK_TEST_SETTINGS)
     with celery_worker(env, log) as process:
         yield process
-
-
-def make_settings(redis_url: str, sample_dir: Path, queue: str, **overrides: object) -> Settings:
-    """Settings of an in-process app for the tests."""
-    values: dict[str, object] = dict(
-        redis_url=redis_url, sample_data=True, sample_data_dir=sample_dir, celery_queue=queue, validate_responses=True
-    )
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture

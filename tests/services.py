@@ -1,27 +1,43 @@
-"""Real services for integration tests: Redis, Celery workers and API servers as processes."""
+"""Real services for integration tests: Redis, Celery workers and API servers as processes, and their settings.
+
+The processes are started with the same commands as ``make run``
+(:mod:`swagger_server.embedded`).
+"""
 
 import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import httpx
 import redis
 
+from swagger_server.core.settings import Settings
+from swagger_server.embedded import answers_health, api_command, free_port, running, worker_command, worker_ready
 from tests.documents import REPO_ROOT
 
 SYSTEM_REDIS = "redis://127.0.0.1:6379/15"
 
+#: Callback delivery of the test worker: signed, short timeouts, fast retries for at most 20 s.
+CALLBACK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+CALLBACK_TEST_SETTINGS = {
+    "CALLBACK_SECRET": CALLBACK_SECRET,
+    "CALLBACK_CONNECT_TIMEOUT": "0.5",
+    "CALLBACK_READ_TIMEOUT": "1",
+    "CALLBACK_RETRY_BASE": "0.3",
+    "CALLBACK_RETRY_CAP": "2",
+    "CALLBACK_RETRY_TOTAL": "20",
+}
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+def make_settings(redis_url: str, sample_dir: Path, queue: str, **overrides: object) -> Settings:
+    """Settings of an in-process app for the tests."""
+    values: dict[str, Any] = dict(
+        redis_url=redis_url, sample_data=True, sample_data_dir=sample_dir, celery_queue=queue, validate_responses=True
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' init-only option
 
 
 def redis_answers(url: str) -> bool:
@@ -30,17 +46,6 @@ def redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
         return False
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
 def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> dict[str, str]:
@@ -59,47 +64,9 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
 
 
 @contextmanager
-def running(
-    command: list[str], env: dict[str, str], log_path: Path, ready: Callable[[], bool], what: str, timeout: float = 60
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A process started with its output in ``log_path``; yielded once ``ready()``; stopped afterwards."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-        def started() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"{what} exited: {log_path.read_text()[-3000:]}")
-            return ready()
-
-        try:
-            wait_until(started, timeout, what=f"{what} to start")
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def answers_health(port: int) -> Callable[[], bool]:
-    """A readiness check: GET /health on 127.0.0.1:``port`` answers 200."""
-
-    def check() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return check
-
-
-@contextmanager
 def celery_worker(env: dict[str, str], log_path: Path, name: str = "worker") -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery -A workers.tasks worker`` process, ready when yielded."""
-    command = [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--concurrency", "1",
-               "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
-    with running(command, env, log_path, lambda: b"ready." in log_path.read_bytes(), "worker") as process:
+    with running(worker_command(name), env, log_path, worker_ready(log_path), "worker") as process:
         yield process
 
 
@@ -107,6 +74,5 @@ def celery_worker(env: dict[str, str], log_path: Path, name: str = "worker") -> 
 def api_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """A real ``python -m swagger_server`` process on a free port; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "swagger_server"]
-    with running(command, dict(env, PORT=str(port), HOST="127.0.0.1"), log_path, answers_health(port), "API"):
+    with running(api_command(), dict(env, PORT=str(port), HOST="127.0.0.1"), log_path, answers_health(port), "API"):
         yield f"http://127.0.0.1:{port}"

@@ -1,53 +1,36 @@
-"""The Celery app, built from the one settings object.
+"""The workers' Celery app (``celery -A workers.tasks worker``): the shared configuration plus per-process setup."""
 
-Long-job settings: late acknowledgement with prefetch 1 (a job lost with its
-worker is redelivered), started state tracked, soft/hard time limits, and a
-Redis visibility timeout above the hard limit wherever Celery reads one, so a
-running job is never handed to a second worker. JSON only.
-"""
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from structlog.contextvars import bind_contextvars, clear_contextvars
+from threadpoolctl import threadpool_limits
 
-from celery import Celery
+from swagger_server.core.logging import configure_logging
+from swagger_server.core.settings import get_settings
+from swagger_server.core.task_queue import celery_app
 
-from swagger_server.settings import Settings, get_settings
-
-RUN_JOB_TASK = "pricing.run_job"
-DELIVER_CALLBACK_TASK = "pricing.deliver_callback"
-SOLVE_CHUNK_TASK = "pricing.solve_chunk"
-ASSEMBLE_JOB_TASK = "pricing.assemble_job"
+app = celery_app(get_settings())
 
 
-def create_celery(settings: Settings) -> Celery:
-    """A Celery app for ``settings``; the API uses it only to send tasks by name."""
-    # The result backend only serves the chord that joins a job's solve tasks;
-    # job state and results live in the job store.
-    app = Celery("pricing", broker=settings.broker_url, backend=settings.broker_url)
-    transport = {"visibility_timeout": settings.visibility_timeout}
-    app.conf.update(
-        task_default_queue=settings.celery_queue,
-        task_serializer="json",
-        accept_content=["json"],
-        result_serializer="json",
-        task_ignore_result=True,
-        result_expires=86400,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_track_started=True,
-        task_soft_time_limit=settings.task_soft_time_limit,
-        task_time_limit=settings.task_time_limit,
-        broker_transport_options=transport,
-        result_backend_transport_options=transport,
-        broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
-        # SIGTERM: let running tasks finish for this long, then stop them; with late acks
-        # their messages go back to the queue for another worker.
-        worker_soft_shutdown_timeout=settings.worker_soft_shutdown_timeout,
-        worker_enable_soft_shutdown_on_idle=True,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
-        timezone="UTC",
-    )
-    return app
+@worker_process_init.connect
+def configure_worker_process(**_: object) -> None:
+    """Set up logging and limit BLAS threads in each worker process.
+
+    An idle OpenBLAS thread spins on a second core (measured: CPU time twice
+    the wall time for the same solve), which starves a sibling worker process.
+    """
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    threadpool_limits(limits=settings.worker_blas_threads)
 
 
-app = create_celery(get_settings())
+@task_prerun.connect
+def bind_job_id(task_id: str, args: tuple[object, ...] | None = None, **_: object) -> None:
+    """Every log line of a task carries its job id (every task's first argument) and task id."""
+    clear_contextvars()
+    bind_contextvars(job_id=args[0] if args else None, task_id=task_id)
+
+
+@task_postrun.connect
+def unbind_job_id(**_: object) -> None:
+    """Forget the finished task's log context."""
+    clear_contextvars()

@@ -11,12 +11,13 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from BRTP.data.portfolio import Devices, FlexRequest, Portfolio, SlotGrid
+from BRTP.data.timestamps import parse_timestamp
 from BRTP.data.validate import (
     QUANTITY_TOL_KW,
     check_request_prices_fall,
@@ -29,20 +30,6 @@ from BRTP.errors import InfeasibleJobError, InvalidInputError
 
 Document = Mapping[str, Any]
 DEVICE_TYPES = ("shiftable_devices", "EVs")
-
-
-def parse_timestamp(value: object, where: str) -> datetime:
-    """Parse an ISO 8601 timestamp; a naive one is taken as UTC."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InvalidInputError(f"{where}: {value!r} is not an ISO 8601 timestamp") from exc
-    else:
-        raise InvalidInputError(f"{where}: expected a timestamp, got {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class _SlotIndexer:

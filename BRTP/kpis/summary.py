@@ -1,8 +1,8 @@
-"""The KPIs of one gamma as plain numbers: small, JSON-ready, enough for every view of a result.
+"""The KPIs of one gamma: small, JSON-ready, enough for every view of a result (spec §6).
 
-A :class:`~BRTP.kpis.outcome.GammaOutcome` holds arrays and the solution; its
-:class:`GammaKpis` is what is kept, sent between processes and turned into
-plots and tables.
+A :class:`~BRTP.kpis.outcome.GammaOutcome` pairs these with the solution
+arrays; :class:`GammaKpis` alone is what is kept, sent between processes and
+turned into plots and tables.
 """
 
 from dataclasses import asdict, dataclass, fields
@@ -11,7 +11,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GammaKpis:
-    """Spec §6 KPIs of one gamma, the aggregate loads and prices, and how it was solved."""
+    """Spec §6 KPIs of one gamma, the aggregate loads and prices, and how it was solved.
+
+    Scalars: ``auw``, ``tc`` (and ``tc_desired``), ``bb``, ``flex_q``,
+    ``flex_r``, ``flex_delivered``, ``dso_revenue``. Arrays: ``uw`` per user;
+    per slot ``final_load_kw`` (``L``), ``desired_load_kw`` (``Ld``, the
+    initial ECC), ``price`` (``p``) and ``marginal_value`` (``lambda``).
+    """
 
     gamma: float
     auw: float
@@ -42,7 +48,5 @@ class GammaKpis:
     def from_dict(cls, data: dict[str, Any]) -> "GammaKpis":
         """Inverse of :meth:`to_dict`."""
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-        for name, value in values.items():
-            if isinstance(value, list):
-                values[name] = tuple(value)
-        return cls(**values)
+        plain: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**plain)

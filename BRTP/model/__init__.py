@@ -1,5 +1,5 @@
-"""The Pyomo reference formulation of the B-RTP QP."""
+"""The Pyomo reference formulation of the B-RTP QP (spec §3-§5): one ``add_*`` per concern."""
 
-from BRTP.model.build import build_model, extract_solution, solve_with_highs
+from BRTP.model.build import build_model, extract_solution
 
-__all__ = ["build_model", "extract_solution", "solve_with_highs"]
+__all__ = ["build_model", "extract_solution"]

@@ -6,16 +6,14 @@ curtailment, shifting, flexibility, objective. Component names are fixed
 ``flex_link``) and read back by :func:`extract_solution`.
 """
 
-import time
-
 import numpy as np
 import pyomo.environ as pyo
 
-from BRTP.data.portfolio import FlexRequest, Portfolio
-from BRTP.errors import SolverError
+from BRTP.data.portfolio import Portfolio
 from BRTP.model.curtailment import add_curtailment
 from BRTP.model.flexibility import add_flexibility
 from BRTP.model.shifting import add_shifting
+from BRTP.problem import PricingProblem
 from BRTP.solution import Solution
 
 
@@ -48,10 +46,10 @@ def add_load_balance(m: pyo.ConcreteModel) -> None:
     )
 
 
-def add_objective(m: pyo.ConcreteModel, profit_margin: float, energy_cost: float) -> None:
-    """``Phi_gamma = (1+pr)*(a/2)*sum_t L[t]^2*dt + curtail_cost + delay_cost - gamma*flex_value``."""
+def add_objective(m: pyo.ConcreteModel, problem: PricingProblem) -> None:
+    """``Phi_gamma = (1+pr)*(a/2)*sum_t L[t]^2*dt + curtail_cost + delay_cost - gamma*flex_value`` (spec §5)."""
     m.gamma = pyo.Param(initialize=0.0, mutable=True)
-    m.price_weight = pyo.Param(initialize=(1.0 + profit_margin) * energy_cost)
+    m.price_weight = pyo.Param(initialize=problem.price_weight)
     m.energy_cost_term = pyo.Expression(
         expr=0.5 * m.price_weight * pyo.quicksum(m.aggregate_load[t] ** 2 for t in m.T) * m.dt
     )
@@ -61,24 +59,24 @@ def add_objective(m: pyo.ConcreteModel, profit_margin: float, energy_cost: float
     )
 
 
-def build_model(
-    portfolio: Portfolio, flex_request: FlexRequest, profit_margin: float, energy_cost: float
-) -> pyo.ConcreteModel:
+def build_model(problem: PricingProblem) -> pyo.ConcreteModel:
     """Build the B-RTP QP as a Pyomo model; set ``m.gamma`` before solving."""
+    portfolio, flex_request = problem.portfolio, problem.flex_request
     m = pyo.ConcreteModel(name="brtp")
     add_aggregate_load(m, portfolio)
     add_curtailment(m, portfolio)
     add_shifting(m, portfolio)
     add_load_balance(m)
     add_flexibility(m, portfolio, flex_request)
-    add_objective(m, profit_margin, energy_cost)
+    add_objective(m, problem)
     return m
 
 
 def extract_solution(
-    m: pyo.ConcreteModel, portfolio: Portfolio, flex_request: FlexRequest, *, status: str, solver: str, seconds: float
+    m: pyo.ConcreteModel, problem: PricingProblem, *, status: str, solver: str, seconds: float
 ) -> Solution:
     """Read the fixed-name components of a solved model into a :class:`Solution`."""
+    portfolio, flex_request = problem.portfolio, problem.flex_request
     c = np.zeros((portfolio.n_users, portfolio.n_slots))
     for (i, t), var in m.curtail.items():
         c[i, t] = pyo.value(var)
@@ -104,23 +102,3 @@ def extract_solution(
         solve_seconds=seconds,
         solver_seconds=seconds,
     )
-
-
-def solve_with_highs(
-    portfolio: Portfolio, flex_request: FlexRequest, profit_margin: float, energy_cost: float, gamma: float
-) -> Solution:
-    """Solve the Pyomo reference model with HiGHS (``SolverFactory('highs')``).
-
-    Slow on large portfolios (spec §5); meant as a cross-check on small ones.
-    """
-    m = build_model(portfolio, flex_request, profit_margin, energy_cost)
-    m.gamma.set_value(gamma)
-    solver = pyo.SolverFactory("highs")
-    started = time.perf_counter()
-    results = solver.solve(m, load_solutions=False)
-    seconds = time.perf_counter() - started
-    condition = results.solver.termination_condition
-    if condition != pyo.TerminationCondition.optimal:
-        raise SolverError(f"HiGHS ended with {condition} for gamma={gamma}")
-    m.solutions.load_from(results)
-    return extract_solution(m, portfolio, flex_request, status=str(condition), solver="highs", seconds=seconds)

@@ -4,7 +4,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from BRTP.data.portfolio import Portfolio
-from BRTP.qp import MIN_CURTAILMENT_KW
+from BRTP.matrices import MIN_CURTAILMENT_KW
 
 
 def add_curtailment(m: pyo.ConcreteModel, portfolio: Portfolio) -> None:

@@ -2,9 +2,8 @@
 
 from typing import Any
 
+from BRTP import __version__ as VERSION
 from swagger_server import dependencies
-
-VERSION = "2.0.0"
 
 
 def health() -> dict[str, Any]:

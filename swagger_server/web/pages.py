@@ -1,6 +1,5 @@
 """HTML pages, rendered on the server from the job store (no external CDN or network)."""
 
-import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -9,14 +8,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from BRTP.report.images import plot_names
+from BRTP.report.tables import kpi_rows, welfare_rows
 from swagger_server import dependencies
-from swagger_server.adapters.data_source import SampleDataSource
-from swagger_server.exceptions import JobNotFoundError, ServiceError
-from swagger_server.rendering.plots import plot_names
-from swagger_server.rendering.tables import kpi_rows, welfare_rows
+from swagger_server.core.data_sources import SampleFiles
+from swagger_server.core.errors import JobNotFoundError, ServiceError
 from swagger_server.web.session import COOKIE, cookie_token
 
-logger = logging.getLogger(__name__)
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )
@@ -81,7 +79,7 @@ async def logout(request: Request) -> Response:
 
 def _form_choices() -> dict[str, Any]:
     source = dependencies.current().service.source
-    if isinstance(source, SampleDataSource):
+    if isinstance(source, SampleFiles):
         return {
             "prosumers": sorted(source.prosumers_by_name, key=_natural),
             "flex_requests": sorted(source.flex_requests_by_name),

@@ -12,7 +12,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from swagger_server.app import create_app
-from tests.conftest import make_settings
+from tests.services import make_settings
 
 pytestmark = pytest.mark.integration
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]

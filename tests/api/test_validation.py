@@ -6,18 +6,8 @@ from typing import Any
 import pytest
 
 from swagger_server.app import create_app
-from tests.conftest import make_settings
-
-AUTH = {"Authorization": "Bearer any-token"}
-README_JOB: dict[str, Any] = {
-    "start_datetime": "2021-11-11T00:00:00Z",
-    "end_datetime": "2021-11-12T00:00:00Z",
-    "dr_prosumers": ["user_1_High", "user_2_High"],
-    "flex_request": "flex_request_1_High",
-    "profit_margin": 34.4,
-    "gamma_values": [0, 1.0],
-    "callback": {"url": "http://localhost:9000/pricing", "headers": {"Authorization": "Bearer abc"}},
-}
+from tests.jobs import AUTH, README_JOB
+from tests.services import make_settings
 
 
 def job(**changes: Any) -> dict[str, Any]:

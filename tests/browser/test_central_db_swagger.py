@@ -5,9 +5,9 @@ import time
 import httpx
 import pytest
 
-from tests.api.test_validation import README_JOB
 from tests.browser.swagger import authorize, open_swagger_ui, try_post_pricing
 from tests.central_db.conftest import CENTRAL_QUEUE, central_env, central_worker, eve, fresh_eve  # noqa: F401
+from tests.jobs import README_JOB
 from tests.services import api_server, service_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.integration.jobs import wait_for
+from tests.jobs import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def test_pages_and_data_need_the_token(page, live_api: str) -> None:  # type: ig
 
 
 def test_reports_poll_while_running(page, live_api: str, client) -> None:  # type: ignore[no-untyped-def]
-    from tests.integration.jobs import long_job_changes, submit
+    from tests.jobs import long_job_changes, submit
 
     job_id = submit(client, **long_job_changes(300))
     log_in(page, live_api, f"/pricing/{job_id}/report")

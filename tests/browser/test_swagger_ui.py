@@ -5,9 +5,8 @@ import logging
 import httpx
 import pytest
 
-from tests.api.test_validation import AUTH, README_JOB
 from tests.browser.swagger import authorize, open_swagger_ui, try_post_pricing
-from tests.integration.jobs import wait_for
+from tests.jobs import AUTH, README_JOB, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 logger = logging.getLogger(__name__)

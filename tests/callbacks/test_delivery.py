@@ -8,11 +8,9 @@ import time
 
 import pytest
 
-from tests.api.test_validation import AUTH
-from tests.conftest import CALLBACK_SECRET
 from tests.fakes.receiver import Receiver, Reply
-from tests.integration.jobs import submit, wait_for
-from tests.services import free_port
+from tests.jobs import AUTH, submit, wait_for
+from tests.services import CALLBACK_SECRET, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 

@@ -7,13 +7,14 @@ import uuid
 import httpx
 import pytest
 
-from swagger_server.adapters.callbacks import Allowlist, CallbackRefused, check_url, is_public
-from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
 from swagger_server.app import create_app
-from tests.api.test_validation import AUTH, README_JOB
-from tests.conftest import make_settings
+from swagger_server.core.callbacks import Allowlist, CallbackRefused, DeliveryPolicy, check_url, is_public
+from swagger_server.core.job_store import JobStore
+from swagger_server.core.jobs import JobRecord, JobRequest, JobStatus, utc_now
 from tests.fakes.receiver import Receiver
-from workers.callback_delivery import DeliveryPolicy, deliver_step
+from tests.jobs import AUTH, README_JOB
+from tests.services import make_settings
+from workers.callback_delivery import deliver_step
 
 pytestmark = pytest.mark.integration
 
@@ -66,14 +67,14 @@ def test_refused_at_submit_time_without_any_connection(receiver, redis_url, serv
 def test_refused_at_delivery_time_without_any_connection(receiver, redis_url) -> None:  # type: ignore[no-untyped-def]
     store = JobStore.from_url(redis_url, retention_days=1)
     job_id = str(uuid.uuid4())
-    request = {**README_JOB, "callback": {"url": receiver.url()}}
+    request = JobRequest.from_json({**README_JOB, "callback": {"url": receiver.url()}})
     store.create(JobRecord(job_id=job_id, status=JobStatus.PENDING, request=request, submitted_at=utc_now()))
     store.mark_started(job_id)
     store.mark_success(job_id, {"plots": {}, "raw_data": {}, "callback_result": None, "warnings": []})
     policy = DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1.0), 0.1, 1.0, 5.0)
     assert deliver_step(job_id, store, policy) is None
     delivery = store.get(job_id).callback
-    assert delivery is not None and delivery["state"] == "failed" and "non-public" in delivery["reason"]
+    assert delivery is not None and delivery.state == "failed" and "non-public" in (delivery.reason or "")
     assert receiver.connections == 0
 
 

@@ -8,9 +8,8 @@ import pytest
 
 from swagger_server.app import create_app
 from swagger_server.sample_data import SAMPLE_DIR
-from tests.conftest import make_settings
 from tests.fakes.eve_server import EveServer
-from tests.services import celery_worker, service_env
+from tests.services import celery_worker, make_settings, service_env
 
 CENTRAL_QUEUE = "pricing-central"
 

@@ -4,11 +4,10 @@ import copy
 
 import pytest
 
-from tests.api.test_validation import AUTH, README_JOB
 from tests.central_db.conftest import user_token
 from tests.documents import SHARED_EXPORT, load_documents
 from tests.fakes.eve_server import Fault
-from tests.integration.jobs import wait_for, without_timings
+from tests.jobs import AUTH, README_JOB, wait_for, without_timings
 
 pytestmark = pytest.mark.integration
 JOB = {k: v for k, v in README_JOB.items() if k != "callback"}

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from swagger_server.adapters.central_db import CentralDbClient, CentralDbSource, CentralDbUnavailable
+from swagger_server.core.central_db import CentralDbClient, CentralDbUnavailable
+from swagger_server.core.data_sources import CentralDbSource
 from tests.fakes.eve_server import EveServer, Fault
 
 START, END = "2021-11-11T00:00:00Z", "2021-11-12T00:00:00Z"

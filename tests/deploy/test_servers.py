@@ -7,8 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_validation import AUTH, README_JOB
-from tests.integration.jobs import wait_for
+from tests.jobs import AUTH, README_JOB, wait_for
 from tests.services import answers_health, free_port, running, service_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]

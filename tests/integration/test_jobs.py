@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 
 from swagger_server.app import create_app
-from tests.api.test_validation import AUTH, README_JOB
-from tests.conftest import make_settings
-from tests.integration.jobs import long_job_changes, submit, wait_for
-from tests.services import api_server, celery_worker, service_env
+from tests.jobs import AUTH, README_JOB, long_job_changes, submit, wait_for
+from tests.services import api_server, celery_worker, make_settings, service_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 

@@ -6,10 +6,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from swagger_server.app import create_app
-from tests.api.test_validation import AUTH, README_JOB
-from tests.conftest import make_settings
-from tests.integration.jobs import submit, wait_for
-from tests.services import celery_worker, service_env
+from tests.jobs import AUTH, README_JOB, submit, wait_for
+from tests.services import celery_worker, make_settings, service_env
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.api.test_validation import AUTH
-from tests.integration.jobs import submit, wait_for
+from tests.jobs import AUTH, submit, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 NAMES = ["AUW_vs_GAMMA", "FLEX_REVENUES", "FLEX_QUANTITY", "FINAL_ECC_0", "FINAL_ECC_2", "UW_BAR_1"]

@@ -3,9 +3,8 @@
 import pytest
 
 from swagger_server.app import create_app
-from tests.conftest import make_settings
-from tests.integration.jobs import submit, wait_for, without_timings
-from tests.services import celery_worker, service_env
+from tests.jobs import submit, wait_for, without_timings
+from tests.services import celery_worker, make_settings, service_env
 
 pytestmark = pytest.mark.integration
 GAMMAS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0]  # with gamma 0: 11 values

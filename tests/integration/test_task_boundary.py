@@ -1,17 +1,17 @@
 """The task boundary and the job's three steps, run in-process on a real Redis."""
 
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
 
 import pytest
 
-from swagger_server.adapters.callbacks import Allowlist
-from swagger_server.adapters.data_source import JobDocuments, SampleDataSource, UnknownNames
-from swagger_server.adapters.job_store import JobRecord, JobStatus, JobStore, utc_now
+from swagger_server.core.callbacks import Allowlist
+from swagger_server.core.data_sources import JobDocuments, SampleFiles, UnknownNames
+from swagger_server.core.job_store import JobStore
+from swagger_server.core.jobs import JobRecord, JobRequest, JobStatus, utc_now
 from swagger_server.pricing_service import PricingService
-from tests.api.test_validation import README_JOB
-from workers.fanout import plan_chunks
-from workers.pricing import assemble_job, guarded, prepare_job, solve_chunk
+from tests.jobs import README_JOB
+from workers.job_steps import assemble_job, guarded, plan_chunks, prepare_job, solve_chunk
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +19,25 @@ pytestmark = pytest.mark.integration
 class BrokenSource:
     """A data source whose storage fails in a way no user can fix."""
 
-    def unknown_names(self, prosumers: list[str], flex_request: str) -> UnknownNames:
+    def unknown_names(self, prosumers: Sequence[str], flex_request: str) -> UnknownNames:
         return UnknownNames([], None)
 
-    def fetch(self, prosumers: list[str], flex_request: str, start: datetime, end: datetime) -> JobDocuments:
+    def fetch(self, prosumers: Sequence[str], flex_request: str, start: str, end: str) -> JobDocuments:
         raise OSError("disk on fire")
 
 
+class NoQueue:
+    """A queue that drops everything (these tests run the steps by hand)."""
+
+    def enqueue(self, job_id: str) -> None:
+        pass
+
+    def revoke(self, job_id: str) -> None:
+        pass
+
+
 def new_job(store: JobStore, **changes: object) -> str:
-    request = {**README_JOB, **changes}
+    request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4, **changes})
     record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
     store.create(record)
     return record.job_id
@@ -37,8 +47,7 @@ def service(store: JobStore, debug: bool) -> PricingService:
     return PricingService(
         store,
         BrokenSource(),
-        lambda _: None,
-        lambda _: None,
+        NoQueue(),
         max_horizon_days=7,
         show_tracebacks=debug,
         callback_allowlist=Allowlist.parse([]),
@@ -62,7 +71,7 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
     job_id = new_job(store, gamma_values=[1.0, 2.0, 3.0])
-    gammas = prepare_job(job_id, store, workspace, SampleDataSource(service_sample_dir))
+    gammas = prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
     assert gammas == [0.0, 1.0, 2.0, 3.0]
     chunks = plan_chunks(len(gammas), 3)
     assert chunks == [[0, 1, 2], [3]]
@@ -74,7 +83,7 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     assert first.status is JobStatus.SUCCESS and first.result is not None
     assert first.result["raw_data"]["GAMMA"] == gammas
     # A redelivered prepare, chunk or assemble leaves the finished job alone.
-    assert prepare_job(job_id, store, workspace, SampleDataSource(service_sample_dir)) is None
+    assert prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir)) is None
     solve_chunk(job_id, [0], store, workspace, "late")
     assert assemble_job(job_id, store, workspace) is False
     assert store.get(job_id) == first
@@ -86,12 +95,12 @@ def test_a_failing_gamma_fails_the_job_naming_it(redis_url: str, service_sample_
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
     job_id = new_job(store, gamma_values=[4.0])
-    prepare_job(job_id, store, workspace, SampleDataSource(service_sample_dir))
+    prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
 
     def no_solver(*args: object, **kwargs: object) -> None:
         raise SolverError("PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0")
 
-    monkeypatch.setattr("workers.pricing.solve_gammas", no_solver)
+    monkeypatch.setattr("workers.job_steps.solve_gammas", no_solver)
     guarded(job_id, store, "solving gamma 4", 60, lambda: solve_chunk(job_id, [1], store, workspace, "test"))
     record = store.get(job_id)
     assert record.status is JobStatus.FAILURE

@@ -15,12 +15,14 @@ def assert_identities(outcome: GammaOutcome, portfolio: Portfolio, profit_margin
     """§7.1 and §7.2: TC, BB, AUW identities; FLEX_R = (1+pr)(TCd - TC) at gamma 0."""
     dt = portfolio.dt
     load = outcome.user_load_kw.sum(axis=0)
-    np.testing.assert_allclose(outcome.tc, A * np.sum(load**2) * dt, rtol=1e-9)
-    np.testing.assert_allclose(outcome.bb, (outcome.tc_desired - outcome.tc) - outcome.flex_r, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(outcome.auw, outcome.uw.sum(), rtol=1e-9, atol=1e-9)
-    if outcome.gamma == 0:
+    np.testing.assert_allclose(outcome.kpis.tc, A * np.sum(load**2) * dt, rtol=1e-9)
+    np.testing.assert_allclose(
+        outcome.kpis.bb, (outcome.kpis.tc_desired - outcome.kpis.tc) - outcome.kpis.flex_r, rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(outcome.kpis.auw, np.sum(outcome.kpis.uw), rtol=1e-9, atol=1e-9)
+    if outcome.kpis.gamma == 0:
         np.testing.assert_allclose(
-            outcome.flex_r, (1 + profit_margin) * (outcome.tc_desired - outcome.tc), rtol=1e-9, atol=1e-9
+            outcome.kpis.flex_r, (1 + profit_margin) * (outcome.kpis.tc_desired - outcome.kpis.tc), rtol=1e-9, atol=1e-9
         )
 
 
@@ -65,7 +67,7 @@ def assert_kkt(outcome: GammaOutcome, portfolio: Portfolio, request: FlexRequest
     solution = outcome.solution
     nu = solution.link_dual
     assert nu is not None
-    scale = 1.0 + float(np.max(np.abs(outcome.price)))
+    scale = 1.0 + float(np.max(np.abs(np.asarray(outcome.kpis.price))))
     assert np.all(nu >= -tol * scale)
     gamma = outcome.gamma
     if gamma == 0:
@@ -74,14 +76,14 @@ def assert_kkt(outcome: GammaOutcome, portfolio: Portfolio, request: FlexRequest
         has_request = request.max_kw > 0
         u = outcome.net_reduction_kw
         ratio = nu / gamma
-        upper = outcome.marginal_value
+        upper = np.asarray(outcome.kpis.marginal_value)
         lower = right_price(request, u)
         slack = 1e-3 * (1 + upper)
         assert np.all(ratio[has_request] <= upper[has_request] + slack[has_request]), (ratio, upper)
         assert np.all(ratio[has_request] >= lower[has_request] - slack[has_request]), (ratio, lower)
         np.testing.assert_allclose(nu[~has_request], 0.0, atol=tol * scale)
 
-    marginal = outcome.price + nu
+    marginal = np.asarray(outcome.kpis.price) + nu
     c, cmax, kappa = solution.curtailment_kw, portfolio.max_curtailment_kw, portfolio.curtailment_slope
     # An interior-point solution sits within ~1e-4 kW of a bound that is (nearly) degenerate,
     # so "at a bound" means within BAND of it.
@@ -119,4 +121,4 @@ def assert_monotone_value(result: BrtpResult, request: FlexRequest) -> None:
     assert all(b >= a - 1e-6 * scale for a, b in itertools.pairwise(values)), values
     reference = result.outcomes[0]
     assert reference.gamma == 0
-    assert reference.tc <= reference.tc_desired * (1 + 1e-9) + 1e-9
+    assert reference.kpis.tc <= reference.kpis.tc_desired * (1 + 1e-9) + 1e-9

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from BRTP import BrtpOptions, run_brtp
+from BRTP import BrtpOptions, PricingProblem, run_brtp
+from BRTP.matrices import assemble_qp
 from BRTP.model import build_model
-from BRTP.qp import assemble_qp
 from tests.documents import build_job
 from tests.unit.BRTP.random_portfolio import random_job
 
@@ -24,8 +24,8 @@ def assert_same_outcomes(portfolio, request, margin):  # type: ignore[no-untyped
             r.solution.objective,
         )
         # L is unique (strictly convex in L); individual device schedules may not be.
-        np.testing.assert_allclose(f.final_load_kw, r.final_load_kw, atol=1e-4)
-        np.testing.assert_allclose(f.tc, r.tc, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(f.kpis.final_load_kw, r.kpis.final_load_kw, atol=1e-4)
+        np.testing.assert_allclose(f.kpis.tc, r.kpis.tc, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -46,8 +46,9 @@ def test_real_export_agrees_with_highs(shared_docs):  # type: ignore[no-untyped-
 
 def test_both_formulations_have_the_same_size(sample_docs):  # type: ignore[no-untyped-def]
     portfolio, request = build_job(sample_docs, None, "flex_request_1_Medium")
-    model = build_model(portfolio, request, 0.2, 0.03)
-    qp = assemble_qp(portfolio, request, 0.2, 0.03)
+    problem = PricingProblem(portfolio, request, 0.2, 0.03)
+    model = build_model(problem)
+    qp = assemble_qp(problem)
     n_vars = sum(
         len(v) for v in (model.curtail, model.shift_power, model.flex_credit, model.net_increase, model.aggregate_load)
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from BRTP import InvalidInputError, normalise_gammas, plots, raw_data, run_brtp
-from BRTP.result import ratio_to_reference
+from BRTP.report.series import ratio_to_reference
 from tests.documents import build_job
 from tests.unit.BRTP.random_portfolio import random_job
 
@@ -59,10 +59,10 @@ def test_single_user_without_flexibility_has_zero_flex_revenue() -> None:
         curtailment_slope=np.zeros((1, portfolio.n_slots)),
         devices=rigid,
     )
-    outcome = run_brtp(single, request, 0.3, []).outcomes[0]
-    assert abs(outcome.flex_r) < 1e-7
-    assert abs(outcome.tc_desired - outcome.tc) < 1e-7
-    np.testing.assert_allclose(outcome.final_load_kw, outcome.desired_load_kw, atol=1e-6)
+    kpis = run_brtp(single, request, 0.3, []).outcomes[0].kpis
+    assert abs(kpis.flex_r) < 1e-7
+    assert abs(kpis.tc_desired - kpis.tc) < 1e-7
+    np.testing.assert_allclose(kpis.final_load_kw, kpis.desired_load_kw, atol=1e-6)
 
 
 def test_raw_data_has_one_index_per_gamma(sample_docs):  # type: ignore[no-untyped-def]
@@ -90,14 +90,14 @@ def test_plots_keep_the_originals_titles_and_sign_safe_ratios(sample_docs):  # t
     assert auw["ylabel"] == "AUW with B-RTP(γ) / AUW with RTP (γ = 0)"
     assert auw["serries"][0]["xvalues"] == [0.0, 0.5, 2.0]
     assert auw["serries"][0]["yvalues"][0] == 1.0
-    auws = [o.auw for o in result.outcomes]
+    auws = [o.kpis.auw for o in result.outcomes]
     assert auw["serries"][0]["yvalues"][2] == pytest.approx(1 + (auws[0] - auws[2]) / auws[0])
     assert len(series["UW_BAR"]) == 3 and len(series["FINAL_ECC"]) == 3
     assert series["UW_BAR"][1]["serries"][0]["xvalues"] == [1, 2]
     ecc = series["FINAL_ECC"][2]
     assert ecc["title"] == "Initial vs Final ECC (γ = 2.0)"
     assert [s["legend"] for s in ecc["serries"]] == ["Initial ECC", "Final ECC"]
-    assert ecc["serries"][1]["yvalues"] == pytest.approx(result.outcomes[2].final_load_kw.tolist())
+    assert ecc["serries"][1]["yvalues"] == pytest.approx(list(result.outcomes[2].kpis.final_load_kw))
     assert series["FLEX_REVENUES"]["ylabel"] == "Flexibility Revenues (€)"
     assert series["FLEX_QUANTITY"]["ylabel"] == "Flexibility Quantity Delivered (kW)"
 

@@ -9,9 +9,8 @@ from email.utils import formatdate
 
 import httpx
 
-from swagger_server.adapters.callbacks import Allowlist, build_headers, parse_retry_after, sign
-from swagger_server.settings import Settings
-from workers.callback_delivery import DeliveryPolicy
+from swagger_server.core.callbacks import Allowlist, DeliveryPolicy, build_headers, parse_retry_after, sign
+from swagger_server.core.settings import Settings
 
 
 def test_default_schedule_is_about_an_hour() -> None:

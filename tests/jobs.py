@@ -1,9 +1,18 @@
-"""Helpers to submit jobs and wait for them through an HTTP client."""
+"""The README's job and helpers to submit jobs and wait for them through an HTTP client."""
 
 import time
 from typing import Any
 
-from tests.api.test_validation import AUTH, README_JOB
+AUTH = {"Authorization": "Bearer any-token"}
+README_JOB: dict[str, Any] = {
+    "start_datetime": "2021-11-11T00:00:00Z",
+    "end_datetime": "2021-11-12T00:00:00Z",
+    "dr_prosumers": ["user_1_High", "user_2_High"],
+    "flex_request": "flex_request_1_High",
+    "profit_margin": 34.4,
+    "gamma_values": [0, 1.0],
+    "callback": {"url": "http://localhost:9000/pricing", "headers": {"Authorization": "Bearer abc"}},
+}
 
 FINISHED = ("SUCCESS", "FAILURE", "REVOKED")
 

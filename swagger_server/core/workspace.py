@@ -38,8 +38,8 @@ class JobWorkspace:
 
     def load_input(self, job_id: str) -> bytes | None:
         """The parsed job, or None if it expired or was cleared."""
-        data: bytes | None = self.binary.get(INPUT_KEY.format(job_id))
-        return data
+        data = self.binary.get(INPUT_KEY.format(job_id))
+        return data if isinstance(data, bytes) else None
 
     def gammas(self, job_id: str) -> list[float]:
         """The job's gamma list (gamma 0 first)."""
@@ -74,7 +74,7 @@ class JobWorkspace:
 
     def task_ids(self, job_id: str) -> list[str]:
         """The job's solve task ids."""
-        return sorted(self.redis.smembers(TASKS_KEY.format(job_id)))
+        return sorted(str(task_id) for task_id in self.redis.smembers(TASKS_KEY.format(job_id)))
 
     def clear(self, job_id: str) -> None:
         """Drop the working data of a finished job."""

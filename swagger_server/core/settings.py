@@ -2,7 +2,8 @@
 
 Variable names carry no prefix, so the FlexGrid original's ``.env`` files keep
 working (``SAMPLE_DATA``, ``REDIS_URL``, ``CENTRAL_DB_*``). Nothing else in the
-service reads ``os.environ``. Every variable is documented in ``.env.example``.
+project reads ``os.environ`` (``make run``'s launcher and ``config/gunicorn.conf.py``
+read this object too). Every variable is documented in ``.env.example``.
 """
 
 from functools import lru_cache
@@ -25,6 +26,8 @@ class Settings(BaseSettings):
     sample_data: bool = Field(default=False, description="1/true: read the project's sample files, not the central DB")
     sample_data_dir: Path = SAMPLE_DIR
     redis_url: str | None = Field(default=None, description="broker and job store; unset: localhost:6379/0")
+    embedded_redis_port: int = Field(default=6399, description="port of the embedded Redis that `make run` starts")
+    embedded_redis_dir: Path = Field(default=Path("var/redis"), description="data folder of that embedded Redis")
     celery_queue: str = "pricing"
 
     central_db_base_url: str = "https://db.flexgrid-project.eu"
@@ -64,6 +67,8 @@ class Settings(BaseSettings):
 
     host: str = "0.0.0.0"
     port: int = 8080
+    gunicorn_bind: str = Field(default="", description="gunicorn's address; empty: 127.0.0.1:PORT (behind nginx)")
+    gunicorn_workers: int = Field(default=0, ge=0, description="gunicorn worker processes; 0: min(4, cores + 1)")
 
     task_soft_time_limit: int = Field(default=1800, ge=10, description="seconds; the job fails with a clear message")
     task_time_limit: int = Field(default=1900, ge=20, description="seconds; the worker process is killed")

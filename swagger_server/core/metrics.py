@@ -70,7 +70,7 @@ class MetricsCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         """The metric families, in the Prometheus data model."""
-        values = {k.decode() if isinstance(k, bytes) else k: v for k, v in self.redis.hgetall(METRICS_KEY).items()}
+        values = {str(k): str(v) for k, v in self.redis.hgetall(METRICS_KEY).items()}
         yield CounterMetricFamily(
             "pricing_jobs_submitted", "Jobs accepted by the API", value=float(values.get("submitted", 0))
         )

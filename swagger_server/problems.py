@@ -5,9 +5,9 @@ errors are rewritten to name theirs too. Unexpected exceptions become a
 plain 500 problem without a traceback (it is logged).
 """
 
-import logging
 import re
 
+import structlog
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, ProblemException
@@ -15,7 +15,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 
-from swagger_server.exceptions import (
+from swagger_server.core.errors import (
     JobConflictError,
     JobNotFoundError,
     RequestValidationError,
@@ -23,7 +23,7 @@ from swagger_server.exceptions import (
     ServiceUnavailableError,
 )
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 STATUS: dict[type[ServiceError], tuple[int, str]] = {
     RequestValidationError: (400, "Bad Request"),
@@ -110,7 +110,7 @@ def connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRes
 
 def unexpected_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Anything else: logged with its traceback, answered without one."""
-    logger.error("http.unhandled_error path=%s", request.url.path if hasattr(request, "url") else "?", exc_info=exc)
+    logger.error("http.unhandled_error", path=request.url.path if hasattr(request, "url") else "?", exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 

@@ -12,7 +12,7 @@ import structlog
 
 def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     """Route structlog and stdlib logging through one handler on stderr."""
-    shared = [
+    shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -10,8 +10,9 @@
   "id.timestamp.body">``; unsigned when no secret is configured.
 - **One attempt** at a time: :func:`deliver_once` POSTs and classifies the
   outcome (delivered / retry later / failed for good). Redirects are not
-  followed. The retry schedule lives with the delivery task
-  (:mod:`workers.callback_delivery`).
+  followed.
+- **Policy**: :class:`DeliveryPolicy` (from the settings) says when to try
+  again: exponential backoff with jitter, ``Retry-After`` honoured, capped.
 """
 
 import base64
@@ -19,15 +20,18 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import random
 import re
 import socket
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from swagger_server.core.jobs import DeliveryAttempt, JsonObject
+from swagger_server.core.settings import Settings
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -151,25 +155,6 @@ def build_headers(
     return headers
 
 
-Outcome = Literal["delivered", "retry", "failed"]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One delivery attempt, as recorded on the job."""
-
-    at: str
-    outcome: Outcome
-    status: int | None = None
-    error: str | None = None
-    body: str = ""
-    retry_after: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form for the job record."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "") and k != "body"}
-
-
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if not value:
@@ -185,13 +170,13 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def deliver_once(
     target: Target,
-    payload: dict[str, Any],
+    payload: JsonObject,
     client_headers: dict[str, str],
     message_id: str,
     secret: str,
     timeouts: httpx.Timeout,
     now: str,
-) -> Attempt:
+) -> DeliveryAttempt:
     """POST ``payload`` once to the checked address and classify the outcome."""
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = build_headers(client_headers, message_id, int(time.time()), body, secret)
@@ -204,14 +189,14 @@ def deliver_once(
             )
             response = client.send(request)
     except httpx.TimeoutException as exc:
-        return Attempt(at=now, outcome="retry", error=f"timeout ({type(exc).__name__})")
+        return DeliveryAttempt(at=now, outcome="retry", error=f"timeout ({type(exc).__name__})")
     except httpx.TransportError as exc:
-        return Attempt(at=now, outcome="retry", error=f"connection failed ({type(exc).__name__})")
+        return DeliveryAttempt(at=now, outcome="retry", error=f"connection failed ({type(exc).__name__})")
     code, excerpt = response.status_code, response.text[:RESPONSE_EXCERPT]
     if 200 <= code < 300:
-        return Attempt(at=now, outcome="delivered", status=code, body=excerpt)
+        return DeliveryAttempt(at=now, outcome="delivered", status=code, body=excerpt)
     if code == 429 or code >= 500:
-        return Attempt(
+        return DeliveryAttempt(
             at=now,
             outcome="retry",
             status=code,
@@ -219,12 +204,34 @@ def deliver_once(
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     if 300 <= code < 400:
-        return Attempt(at=now, outcome="failed", status=code, error="redirect not followed", body=excerpt)
-    return Attempt(at=now, outcome="failed", status=code, body=excerpt)
+        return DeliveryAttempt(at=now, outcome="failed", status=code, error="redirect not followed", body=excerpt)
+    return DeliveryAttempt(at=now, outcome="failed", status=code, body=excerpt)
 
 
-def result_text(attempt: Attempt) -> str:
-    """The original's readable ``callback_result``: ``status: 200`` and the body, or the error."""
-    if attempt.status is not None:
-        return f"status: {attempt.status}\n\n{attempt.body}"
-    return f"error: {attempt.error}"
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How callbacks are delivered: where they may go, how they are signed, when to try again."""
+
+    allowlist: Allowlist
+    secret: str
+    timeouts: httpx.Timeout
+    retry_base: float
+    retry_cap: float
+    retry_total: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DeliveryPolicy":
+        """The policy the settings describe (``CALLBACK_*``)."""
+        return cls(
+            allowlist=Allowlist.parse(settings.callback_allowlist),
+            secret=settings.callback_secret.get_secret_value(),
+            timeouts=httpx.Timeout(settings.callback_read_timeout, connect=settings.callback_connect_timeout),
+            retry_base=settings.callback_retry_base,
+            retry_cap=settings.callback_retry_cap,
+            retry_total=settings.callback_retry_total,
+        )
+
+    def backoff(self, attempt_number: int, rng: random.Random | None = None) -> float:
+        """Delay before attempt ``n + 1``: ``min(cap, base * 2^(n-1)) * U(0.8, 1.2)`` (jitter)."""
+        rng = rng or random.Random()
+        return float(min(self.retry_cap, self.retry_base * 2 ** (attempt_number - 1)) * rng.uniform(0.8, 1.2))

@@ -3,30 +3,35 @@
 1. :func:`prepare_job` (one task): mark the job started, fetch the documents,
    parse and validate them into a portfolio, store it once in the job's
    workspace. Bad data ends the job FAILURE here, with the parser's message.
-2. :func:`solve_chunk` (one task per chunk of gammas, on any worker): load the
-   parsed job, set the QP up once, solve its gammas, store each gamma's KPIs
-   and the job's progress. A revoked job stops after the current gamma.
+2. :func:`plan_chunks` splits the gammas into solve tasks (decided here only);
+   :func:`solve_chunk` (one task per chunk, on any worker) loads the parsed
+   job, sets the QP up once, solves its gammas and stores each one's KPIs and
+   the job's progress. A revoked job stops after the current gamma.
 3. :func:`assemble_job` (one task, after every chunk): build plots and raw
    data from the stored KPIs, store the result, mark the job SUCCESS.
 
-These are plain functions of the stores and the data source; :mod:`workers.tasks`
-wires them into Celery (a chord). They are idempotent: a redelivered task
-finds the job's state and the stored gammas and does no harm.
+These are plain functions of the stores and the data source;
+:mod:`workers.tasks` wires them into Celery (a chord). They are idempotent: a
+redelivered task finds the job's state and the stored gammas and does no harm.
+:func:`guarded` is the task boundary every step runs inside.
 """
 
-import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
+import redis
+import structlog
 from celery.exceptions import SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError
 
 from BRTP import (
     BrtpError,
     BrtpOptions,
     GammaKpis,
     GammaOutcome,
+    PricingProblem,
     flex_request_from_documents,
     normalise_gammas,
     portfolio_from_documents,
@@ -34,12 +39,17 @@ from BRTP import (
     solve_gammas,
 )
 from BRTP.data.serialize import job_from_bytes, job_to_bytes
-from swagger_server.adapters.data_source import DataSource, DataSourceError
-from swagger_server.adapters.job_store import JobStatus, JobStore
-from swagger_server.adapters.workspace import JobWorkspace
+from swagger_server.core.data_sources import DataSource
+from swagger_server.core.errors import DataSourceError
+from swagger_server.core.job_store import JobStore
+from swagger_server.core.jobs import JobStatus
+from swagger_server.core.workspace import JobWorkspace
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 T = TypeVar("T")
+
+#: Errors of Redis or the broker that a retry of the task may get past: re-raised, never stored on the job.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 
 class JobCancelled(Exception):
@@ -56,19 +66,22 @@ def guarded(job_id: str, store: JobStore, what: str, soft_time_limit: int, work:
     try:
         return work()
     except JobCancelled:
-        logger.info("job.cancelled job_id=%s", job_id)
+        logger.info("job.cancelled", job_id=job_id)
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("job.transient_error", job_id=job_id, error=str(exc))
+        raise
     except (BrtpError, DataSourceError) as exc:
-        logger.info("job.failed job_id=%s error=%s", job_id, exc)
+        logger.info("job.failed", job_id=job_id, error=str(exc))
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except SoftTimeLimitExceeded:
-        logger.warning("job.timeout job_id=%s limit=%ss", job_id, soft_time_limit)
+        logger.warning("job.timeout", job_id=job_id, limit_seconds=soft_time_limit)
         store.mark_failure(
             job_id,
             f"{what or 'the job'} exceeded the time limit of {soft_time_limit} s; "
             "submit fewer prosumers or gamma values",
         )
     except Exception as exc:
-        logger.exception("job.crashed job_id=%s", job_id)
+        logger.exception("job.crashed", job_id=job_id)
         store.mark_failure(
             job_id,
             f"internal error {'in ' + what + ' ' if what else ''}({type(exc).__name__}); it has been logged",
@@ -80,25 +93,34 @@ def guarded(job_id: str, store: JobStore, what: str, soft_time_limit: int, work:
 def prepare_job(job_id: str, store: JobStore, workspace: JobWorkspace, source: DataSource) -> list[float] | None:
     """Fetch and parse a job's data once; its gamma list, or None if the job is not to run."""
     if not store.mark_started(job_id):
-        logger.info("job.skipped job_id=%s status=%s", job_id, store.status(job_id))
+        logger.info("job.skipped", job_id=job_id, status=store.status(job_id))
         return None
     request = store.get(job_id, with_result=False).request
-    docs = source.fetch(
-        request["dr_prosumers"], request["flex_request"], request["start_datetime"], request["end_datetime"]
-    )
+    docs = source.fetch(request.dr_prosumers, request.flex_request, request.start_datetime, request.end_datetime)
     portfolio = portfolio_from_documents(
         docs.prosumers,
         docs.curtailable_loads,
         docs.load_entries,
-        request["start_datetime"],
-        request["end_datetime"],
-        user_names=request["dr_prosumers"],
+        request.start_datetime,
+        request.end_datetime,
+        user_names=request.dr_prosumers,
     )
     flex_request = flex_request_from_documents(docs.flex_request, docs.flex_request_data_points, portfolio.grid)
-    gammas = normalise_gammas(request["gamma_values"])
+    gammas = normalise_gammas(request.gamma_values)
     workspace.save_input(job_id, job_to_bytes(portfolio, flex_request), gammas)
-    logger.info("job.prepared job_id=%s users=%d gammas=%d", job_id, portfolio.n_users, len(gammas))
+    logger.info("job.prepared", job_id=job_id, users=portfolio.n_users, gammas=len(gammas))
     return gammas
+
+
+def plan_chunks(n_gammas: int, gammas_per_task: int) -> list[list[int]]:
+    """Gamma indices per solve task, in order: ``gammas_per_task`` each (the last may have fewer).
+
+    One gamma per task spreads a job over every free worker; larger chunks
+    set the model up fewer times (it is compiled once per task and re-solved
+    for each of its gammas).
+    """
+    size = max(1, gammas_per_task)
+    return [list(range(start, min(start + size, n_gammas))) for start in range(0, n_gammas, size)]
 
 
 def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> None:
@@ -112,19 +134,26 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
         return
     portfolio, flex_request = job_from_bytes(data)
     request = store.get(job_id, with_result=False).request
+    problem = PricingProblem(portfolio, flex_request, request.profit_margin)
     pending = iter(todo)
 
     def keep(outcome: GammaOutcome) -> None:
         index = next(pending)
         store.metrics.gamma_solved(outcome.solution.solve_seconds)
-        done = workspace.save_gamma(job_id, index, replace(outcome.kpis(), solved_by=solved_by).to_dict())
+        done = workspace.save_gamma(job_id, index, replace(outcome.kpis, solved_by=solved_by).to_dict())
         if not store.set_progress(job_id, done / len(gammas)):
             raise JobCancelled(job_id)
 
-    solve_gammas(
-        portfolio, flex_request, request["profit_margin"], [gammas[i] for i in todo], BrtpOptions(), on_outcome=keep
+    _, timings = solve_gammas(problem, [gammas[i] for i in todo], BrtpOptions(), on_outcome=keep)
+    logger.info(
+        "solve.done",
+        job_id=job_id,
+        gammas=[gammas[i] for i in todo],
+        by=solved_by,
+        build_seconds=round(timings.build, 4),
+        solve_seconds=round(timings.solve, 4),
+        kpi_seconds=round(timings.kpis, 4),
     )
-    logger.info("solve.done job_id=%s gammas=%s by=%s", job_id, [gammas[i] for i in todo], solved_by)
 
 
 def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:
@@ -143,7 +172,7 @@ def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:
     portfolio, _ = job_from_bytes(data)
     kpis = [GammaKpis.from_dict(results[i]) for i in range(len(gammas))]
     result = pricing_data(portfolio.user_names, portfolio.grid.labels(), kpis, portfolio.warnings)
-    succeeded = store.mark_success(job_id, {**result, "callback_result": None})
+    succeeded = store.mark_success(job_id, result)
     workspace.clear(job_id)
-    logger.info("job.succeeded job_id=%s" if succeeded else "job.cancelled job_id=%s", job_id)
+    logger.info("job.succeeded" if succeeded else "job.cancelled", job_id=job_id)
     return succeeded

@@ -12,30 +12,24 @@ time) and ``pricing:idempotency:<key>``.
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import redis
 
-from swagger_server.adapters.metrics import JobMetrics
-from swagger_server.adapters.workspace import JobWorkspace
-from swagger_server.exceptions import JobConflictError, JobNotFoundError
+from swagger_server.core.errors import JobConflictError, JobNotFoundError
+from swagger_server.core.jobs import (
+    ACTIVE,
+    CallbackDelivery,
+    JobRecord,
+    JobRequest,
+    JobStatus,
+    JsonObject,
+    utc_now,
+)
+from swagger_server.core.metrics import JobMetrics
+from swagger_server.core.workspace import JobWorkspace
 
-
-class JobStatus(StrEnum):
-    """Job states, as the API reports them."""
-
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    REVOKED = "REVOKED"
-
-
-ACTIVE = (JobStatus.PENDING, JobStatus.STARTED)
-FINISHED = (JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED)
 JOB_KEY = "pricing:job:{}"
 JOBS_INDEX = "pricing:jobs"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
@@ -57,50 +51,27 @@ return 0
 """
 
 
-def utc_now() -> str:
-    """The current time as ISO 8601 with offset."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def fingerprint(body: dict[str, Any]) -> str:
+def fingerprint(body: JsonObject) -> str:
     """A stable hash of a request body, to tell a repeated request from a different one."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-@dataclass
-class JobRecord:
-    """Everything the service knows about one job."""
-
-    job_id: str
-    status: JobStatus
-    request: dict[str, Any]
-    submitted_at: str
-    started_at: str | None = None
-    date_done: str | None = None
-    progress: float = 0.0
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    traceback: str | None = None
-    callback_result: str | None = None
-    callback: dict[str, Any] | None = None
-
-    @classmethod
-    def from_hash(cls, job_id: str, raw: dict[str, str]) -> "JobRecord":
-        """Decode a Redis hash."""
-        return cls(
-            job_id=job_id,
-            status=JobStatus(raw["status"]),
-            request=json.loads(raw.get("request", "{}")),
-            submitted_at=raw["submitted_at"],
-            started_at=raw.get("started_at") or None,
-            date_done=raw.get("date_done") or None,
-            progress=float(raw.get("progress", 0.0)),
-            result=json.loads(raw["result"]) if raw.get("result") else None,
-            error=raw.get("error") or None,
-            traceback=raw.get("traceback") or None,
-            callback_result=raw.get("callback_result") or None,
-            callback=json.loads(raw["callback"]) if raw.get("callback") else None,
-        )
+def record_from_hash(job_id: str, raw: dict[str, str]) -> JobRecord:
+    """Decode a job's Redis hash."""
+    return JobRecord(
+        job_id=job_id,
+        status=JobStatus(raw["status"]),
+        request=JobRequest.from_json(json.loads(raw["request"])),
+        submitted_at=raw["submitted_at"],
+        started_at=raw.get("started_at") or None,
+        date_done=raw.get("date_done") or None,
+        progress=float(raw.get("progress", 0.0)),
+        result=json.loads(raw["result"]) if raw.get("result") else None,
+        error=raw.get("error") or None,
+        traceback=raw.get("traceback") or None,
+        callback_result=raw.get("callback_result") or None,
+        callback=CallbackDelivery.from_json(json.loads(raw["callback"])) if raw.get("callback") else None,
+    )
 
 
 class JobStore:
@@ -131,10 +102,10 @@ class JobStore:
         """
         if idempotency_key:
             key = IDEMPOTENCY_KEY.format(hashlib.sha256(idempotency_key.encode()).hexdigest())
-            claim = json.dumps({"job_id": record.job_id, "fingerprint": fingerprint(record.request)})
+            claim = json.dumps({"job_id": record.job_id, "fingerprint": fingerprint(record.request.to_json())})
             if not self.redis.set(key, claim, nx=True, ex=self.retention_seconds):
                 earlier = json.loads(self.redis.get(key) or "{}")
-                if earlier.get("fingerprint") != fingerprint(record.request):
+                if earlier.get("fingerprint") != fingerprint(record.request.to_json()):
                     raise JobConflictError(
                         "this Idempotency-Key was already used with a different request body", field="Idempotency-Key"
                     )
@@ -145,7 +116,7 @@ class JobStore:
                 JOB_KEY.format(record.job_id),
                 mapping={
                     "status": record.status.value,
-                    "request": json.dumps(record.request),
+                    "request": json.dumps(record.request.to_json()),
                     "submitted_at": record.submitted_at,
                     "progress": record.progress,
                 },
@@ -158,19 +129,20 @@ class JobStore:
     def get(self, job_id: str, *, with_result: bool = True) -> JobRecord:
         """The job (without its result when ``with_result`` is false), or :class:`JobNotFoundError`."""
         key = JOB_KEY.format(job_id)
+        raw: dict[str, str]
         if with_result:
-            raw = self.redis.hgetall(key)
+            raw = {str(k): str(v) for k, v in self.redis.hgetall(key).items()}
         else:
             values = self.redis.hmget(key, SUMMARY_FIELDS)
-            raw = {name: value for name, value in zip(SUMMARY_FIELDS, values, strict=True) if value is not None}
+            raw = {name: str(value) for name, value in zip(SUMMARY_FIELDS, values, strict=True) if value is not None}
         if not raw:
             raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
-        return JobRecord.from_hash(job_id, raw)
+        return record_from_hash(job_id, raw)
 
     def status(self, job_id: str) -> JobStatus | None:
         """The job's status only (cheap), or None if unknown."""
         value = self.redis.hget(JOB_KEY.format(job_id), "status")
-        return JobStatus(value) if value else None
+        return JobStatus(str(value)) if value else None
 
     def _apply(self, job_id: str, allowed: tuple[JobStatus, ...], fields: dict[str, Any]) -> bool:
         args = [",".join(s.value for s in allowed)]
@@ -189,7 +161,7 @@ class JobStore:
         """Record progress of a STARTED job; False once the job was cancelled (the worker should stop)."""
         return self._apply(job_id, (JobStatus.STARTED,), {"progress": round(fraction, 6)})
 
-    def mark_success(self, job_id: str, result: dict[str, Any]) -> bool:
+    def mark_success(self, job_id: str, result: JsonObject) -> bool:
         """STARTED -> SUCCESS with the result."""
         done = self._apply(
             job_id,
@@ -211,9 +183,11 @@ class JobStore:
             self._finished(job_id, JobStatus.FAILURE)
         return done
 
-    def record_callback(self, job_id: str, delivery: dict[str, Any], result_text: str) -> None:
+    def record_callback(self, job_id: str, delivery: CallbackDelivery, result_text: str) -> None:
         """Record the callback's delivery state and the readable ``callback_result`` of a SUCCESS job."""
-        self._apply(job_id, (JobStatus.SUCCESS,), {"callback": json.dumps(delivery), "callback_result": result_text})
+        self._apply(
+            job_id, (JobStatus.SUCCESS,), {"callback": json.dumps(delivery.to_json()), "callback_result": result_text}
+        )
 
     def revoke(self, job_id: str) -> JobRecord:
         """PENDING/STARTED -> REVOKED; :class:`JobConflictError` if the job already finished."""
@@ -225,7 +199,7 @@ class JobStore:
 
     def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         """A page of jobs, newest first, optionally of one status; and the number matching."""
-        ids = self.redis.zrevrange(JOBS_INDEX, 0, -1)
+        ids = [str(job_id) for job_id in self.redis.zrevrange(JOBS_INDEX, 0, -1)]
         if not ids:
             return [], 0
         with self.redis.pipeline() as pipe:
@@ -251,8 +225,8 @@ class JobStore:
 
     def image(self, job_id: str, name: str) -> bytes | None:
         """A rendered image cached with the job, if any."""
-        data: bytes | None = self.binary.get(IMAGE_KEY.format(job_id, name))
-        return data
+        data = self.binary.get(IMAGE_KEY.format(job_id, name))
+        return data if isinstance(data, bytes) else None
 
     def cache_image(self, job_id: str, name: str, data: bytes) -> None:
         """Keep a rendered image as long as the job."""
@@ -271,5 +245,5 @@ class JobStore:
         key = JOB_KEY.format(job_id)
         self.redis.expire(key, self.retention_seconds)
         submitted = self.redis.hget(key, "submitted_at")
-        duration = datetime.now(UTC) - datetime.fromisoformat(submitted) if submitted else None
+        duration = datetime.now(UTC) - datetime.fromisoformat(str(submitted)) if submitted else None
         self.metrics.job_finished(status.value, duration.total_seconds() if duration else 0.0)

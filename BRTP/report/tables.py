@@ -4,7 +4,7 @@ import csv
 import io
 from typing import Any
 
-from BRTP.result import ratio_to_reference
+from BRTP.report.series import ratio_to_reference
 
 KPI_COLUMNS = [
     ("gamma", "GAMMA", "γ"),

@@ -1,4 +1,4 @@
-"""Errors of the service layer; :mod:`swagger_server.errors` maps them to problem+json."""
+"""What can go wrong in the service, with no HTTP in it: :mod:`swagger_server.problems` maps these to problem+json."""
 
 
 class ServiceError(Exception):
@@ -24,3 +24,7 @@ class JobConflictError(ServiceError):
 
 class ServiceUnavailableError(ServiceError):
     """A backing service (broker, job store) cannot be reached."""
+
+
+class DataSourceError(Exception):
+    """A data source failed in a way the user should hear about (unreachable, refused, ...)."""

@@ -1,4 +1,4 @@
-"""The FlexGrid central DB (an Eve REST API behind OAuth2): client and data source.
+"""The FlexGrid central DB's HTTP client (an Eve REST API behind OAuth2).
 
 - OAuth2 password grant at ``{base}/oauth/token`` with the configured client id,
   username and password. The token is cached for all threads of the process,
@@ -11,24 +11,22 @@
 """
 
 import json
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from BRTP import InvalidInputError
-from swagger_server.adapters.data_source import DataSourceError, Document, JobDocuments, UnknownNames
+from swagger_server.core.errors import DataSourceError
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
+#: An Eve document.
+Document = dict[str, Any]
 
-#: Names per ``$in`` query, to keep URLs short.
-NAMES_PER_QUERY = 100
 #: Refresh the token this many seconds (at most a tenth of its lifetime) before it expires.
 REFRESH_MARGIN_S = 30.0
 
@@ -42,12 +40,6 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code >= 500
     return isinstance(exc, httpx.TransportError)
-
-
-def eve_time(value: datetime | str) -> str:
-    """A timestamp as the central DB stores it: ISO 8601 in UTC with ``Z``."""
-    when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TokenCache:
@@ -110,7 +102,7 @@ class CentralDbClient:
     @staticmethod
     def _log_retry(state: RetryCallState) -> None:
         outcome = state.outcome.exception() if state.outcome else None
-        logger.warning("central_db.retry attempt=%d error=%s", state.attempt_number, outcome)
+        logger.warning("central_db.retry", attempt=state.attempt_number, error=str(outcome))
 
     def _request_token(self) -> tuple[str, float]:
         def ask() -> httpx.Response:
@@ -120,7 +112,7 @@ class CentralDbClient:
 
         response = self._call(ask, "oauth/token")
         body = response.json()
-        logger.info("central_db.token_refreshed expires_in=%s", body.get("expires_in"))
+        logger.info("central_db.token_refreshed", expires_in=body.get("expires_in"))
         return str(body["access_token"]), float(body.get("expires_in", 3600))
 
     def _call(self, attempt: Callable[[], httpx.Response], what: str) -> httpx.Response:
@@ -176,71 +168,8 @@ class CentralDbClient:
             following = body.get("_links", {}).get("next", {}).get("href")
             url = urljoin(self.base_url, following) if following else ""
             params = None  # the next link carries the query
-        logger.debug("central_db.read collection=%s pages=%d", collection, pages)
+        logger.debug("central_db.read", collection=collection, pages=pages)
 
     def close(self) -> None:
         """Close the HTTP session."""
         self._http.close()
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-class CentralDbSource:
-    """A job's documents from the central DB."""
-
-    def __init__(self, client: CentralDbClient) -> None:
-        self.client = client
-
-    def _prosumers(self, names: Sequence[str], projection: dict[str, int] | None = None) -> list[Document]:
-        found: list[Document] = []
-        for chunk in _chunks(names, NAMES_PER_QUERY):
-            found += self.client.find("dr_prosumers", {"name": {"$in": chunk}}, projection)
-        return found
-
-    def _flex_request(self, name: str) -> Document | None:
-        matches = self.client.find("flex_requests", {"name": name})
-        return matches[0] if matches else None
-
-    def unknown_names(self, prosumers: list[str], flex_request: str) -> UnknownNames | None:
-        """Names the central DB does not have; None when it cannot be asked right now."""
-        try:
-            known = {doc["name"] for doc in self._prosumers(prosumers, {"name": 1})}
-            has_request = self._flex_request(flex_request) is not None
-        except DataSourceError as exc:
-            logger.warning("central_db.name_check_skipped error=%s", exc)
-            return None
-        return UnknownNames([n for n in prosumers if n not in known], None if has_request else flex_request)
-
-    def fetch(
-        self, prosumers: list[str], flex_request: str, start: datetime | str, end: datetime | str
-    ) -> JobDocuments:
-        """The documents of ``prosumers`` and ``flex_request`` in ``[start, end)``."""
-        chosen = self._prosumers(prosumers)
-        missing = sorted(set(prosumers) - {doc["name"] for doc in chosen})
-        if missing:
-            raise InvalidInputError(f"unknown prosumer(s) in the central DB: {', '.join(missing)}")
-        request = self._flex_request(flex_request)
-        if request is None:
-            raise InvalidInputError(f"unknown flex request in the central DB: {flex_request}")
-        span = {"$gte": eve_time(start), "$lt": eve_time(end)}
-        ids = [str(doc["_id"]) for doc in chosen]
-        loads: list[Document] = []
-        entries: list[Document] = []
-        for chunk in _chunks(ids, NAMES_PER_QUERY):
-            where = {"prosumer_id": {"$in": chunk}, "timestamp": span}
-            loads += self.client.find("curtailable_loads", where)
-            entries += self.client.find("load_entries", where)
-        points = self.client.find(
-            "flex_request_data_points", {"flex_request_id": str(request["_id"]), "timestamp": span}
-        )
-        logger.info(
-            "central_db.fetched prosumers=%d curtailable_loads=%d load_entries=%d data_points=%d",
-            len(chosen),
-            len(loads),
-            len(entries),
-            len(points),
-        )
-        return JobDocuments(chosen, loads, entries, request, points)

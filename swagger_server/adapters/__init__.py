@@ -1,1 +1,0 @@
-"""Adapters own I/O: the Redis job store, the data sources (sample files, central DB)."""

@@ -1,1 +1,0 @@
-"""Turn stored results into pictures, tables and pages for people (no computation of KPIs here)."""
