@@ -28,7 +28,7 @@ run: $(RUNTIME)
 test: lint
 	$(BIN)/python -m pytest
 
-## lint: ruff, mypy --strict on BRTP, and the import contract (BRTP imports no web/queue code)
+## lint: ruff (check, format), mypy --strict on every package, the import-linter contracts (pyproject.toml)
 lint: $(INSTALLED)
 	$(BIN)/ruff check BRTP swagger_server workers tests bench
 	$(BIN)/ruff format --check BRTP swagger_server workers tests bench

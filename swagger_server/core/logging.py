@@ -1,7 +1,10 @@
 """Logging configured once for the API and the workers: structlog through stdlib.
 
 Events are named ``area.action`` with ids as fields; JSON lines in production
-(``LOG_JSON=1``), readable console lines otherwise.
+(``LOG_JSON=1``), readable console lines otherwise. The service logs through
+structlog with keyword fields; the BRTP library logs through stdlib with
+``extra={...}`` (a library must not configure output), and those fields are
+kept as fields too (``ExtraAdder``).
 """
 
 import logging
@@ -31,7 +34,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.__stderr__)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *formatting, renderer],
         )
     )

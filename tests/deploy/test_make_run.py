@@ -1,0 +1,58 @@
+"""`cp .env.example .env && make run`: Redis, a worker and the API start; a job succeeds; Ctrl-C stops all."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from swagger_server.embedded import answers_health, free_port, wait_until
+from tests.documents import REPO_ROOT
+from tests.jobs import AUTH, README_JOB
+
+pytestmark = pytest.mark.integration
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_make_run_with_the_example_env_file_prices_a_job_and_stops_cleanly(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / ".env.example", tmp_path / ".env")
+    api_port, redis_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SAMPLE_DATA", "CELERY_QUEUE")}
+    env.update(
+        PORT=str(api_port),
+        EMBEDDED_REDIS_PORT=str(redis_port),
+        EMBEDDED_REDIS_DIR=str(tmp_path / "redis"),
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    log = (tmp_path / "make-run.log").open("wb")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "swagger_server.embedded"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(answers_health(api_port), 60, what="the API of make run")
+        base = f"http://127.0.0.1:{api_port}"
+        assert httpx.get(f"{base}/health").json()["mode"] == "sample-data"
+        body = {k: v for k, v in README_JOB.items() if k != "callback"}
+        job_id = httpx.post(f"{base}/pricing", json=body, headers=AUTH).json()["job_id"]
+
+        def finished() -> str | None:
+            status = httpx.get(f"{base}/pricing/{job_id}", headers=AUTH).json()["status"]
+            return status if status in ("SUCCESS", "FAILURE", "REVOKED") else None
+
+        assert wait_until(finished, 60, what="the job") == "SUCCESS"
+        assert (tmp_path / "redis" / "redis.log").exists(), "the embedded Redis did not use EMBEDDED_REDIS_DIR"
+    finally:
+        launcher.send_signal(signal.SIGINT)  # Ctrl-C
+        code = launcher.wait(timeout=90)
+        log.close()
+    assert code == 0, (tmp_path / "make-run.log").read_text()[-3000:]
+    assert not listening(api_port) and not listening(redis_port), "a child outlived make run"
