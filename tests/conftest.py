@@ -22,6 +22,9 @@ from tests.services import (
     service_env,
 )
 
+#: The fake central DB and central-DB worker fixtures, used by tests/central_db and tests/browser.
+pytest_plugins = ["tests.central_db.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def sample_docs() -> Documents:

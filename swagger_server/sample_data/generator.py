@@ -15,17 +15,18 @@ committed files; ``--users N`` writes a larger portfolio for benchmarks.
 import argparse
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import structlog
 
+from swagger_server.core.logging import configure_logging
 from swagger_server.sample_data import SAMPLE_DIR
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
 LEVELS = ("Low", "Medium", "High")
@@ -236,8 +237,8 @@ def main() -> None:
     args = parser.parse_args()
     docs = generate_documents(users_per_level=max(1, args.users // 3), seed=args.seed)
     write_documents(docs, args.out)
-    logging.basicConfig(level=logging.INFO)
-    logger.info("wrote %d prosumers to %s", len(docs["dr_prosumers"]), args.out)
+    configure_logging()
+    logger.info("sample_data.written", prosumers=len(docs["dr_prosumers"]), folder=str(args.out))
 
 
 if __name__ == "__main__":

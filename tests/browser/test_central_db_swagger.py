@@ -6,14 +6,14 @@ import httpx
 import pytest
 
 from tests.browser.swagger import authorize, open_swagger_ui, try_post_pricing
-from tests.central_db.conftest import CENTRAL_QUEUE, central_env, central_worker, eve, fresh_eve  # noqa: F401
+from tests.central_db.support import CENTRAL_QUEUE, central_env
 from tests.jobs import README_JOB
 from tests.services import api_server, service_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_authorize_with_the_central_db_and_submit_a_job(page, fresh_eve, central_worker, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_authorize_with_the_central_db_and_submit_a_job(page, fresh_eve, central_worker, redis_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = service_env(redis_url, tmp_path, CENTRAL_QUEUE, **central_env(fresh_eve))
     with api_server(env, tmp_path / "api.log") as base:
         open_swagger_ui(page, base)

@@ -1,58 +1,14 @@
-"""A fake central DB, a worker in central-DB mode and an app in central-DB mode."""
+"""An app in central-DB mode and one in sample-data mode on the committed sample files."""
 
-import copy
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from swagger_server.app import create_app
 from swagger_server.sample_data import SAMPLE_DIR
+from tests.central_db.support import CENTRAL_QUEUE
 from tests.fakes.eve_server import EveServer
 from tests.services import celery_worker, make_settings, service_env
-
-CENTRAL_QUEUE = "pricing-central"
-
-
-def central_env(eve: EveServer) -> dict[str, str]:
-    """Settings of a process in central-DB mode pointed at ``eve`` (short timeouts, small pages)."""
-    return {
-        "SAMPLE_DATA": "0",
-        "CENTRAL_DB_BASE_URL": eve.url,
-        "CENTRAL_DB_CLIENT_ID": "pricing",
-        "CENTRAL_DB_USERNAME": eve.state.username,
-        "CENTRAL_DB_PASSWORD": eve.state.password,
-        "CENTRAL_DB_TIMEOUT": "1",
-        "CENTRAL_DB_RETRIES": "3",
-        "CENTRAL_DB_BACKOFF": "0.05",
-        "CENTRAL_DB_PAGE_SIZE": "50",
-        "AUTH_CACHE_SECONDS": "30",
-    }
-
-
-@pytest.fixture(scope="module")
-def eve(sample_docs) -> Iterator[EveServer]:  # type: ignore[no-untyped-def]
-    """The fake central DB, serving the generated sample unless a test swaps ``state.docs``."""
-    with EveServer(copy.deepcopy(sample_docs)) as server:
-        yield server
-
-
-@pytest.fixture
-def fresh_eve(eve: EveServer, sample_docs) -> EveServer:  # type: ignore[no-untyped-def]
-    """The fake central DB reset to the sample data, no faults, normal tokens."""
-    eve.state.docs = copy.deepcopy(sample_docs)
-    eve.state.faults.clear()
-    eve.state.calls.clear()
-    eve.state.token_lifetime = 3600.0
-    return eve
-
-
-@pytest.fixture(scope="module")
-def central_worker(eve: EveServer, redis_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A real worker process in central-DB mode."""
-    env = service_env(redis_url, Path("/nonexistent"), CENTRAL_QUEUE, **central_env(eve))
-    with celery_worker(env, tmp_path_factory.mktemp("central-worker") / "worker.log", name="central") as process:
-        yield process
 
 
 @pytest.fixture
@@ -82,8 +38,3 @@ def sample_mode_client(redis_url: str, tmp_path_factory: pytest.TempPathFactory)
     env = service_env(redis_url, SAMPLE_DIR, queue)
     with celery_worker(env, tmp_path_factory.mktemp("sample-worker") / "worker.log", name="sample"):
         yield create_app(make_settings(redis_url, SAMPLE_DIR, queue)).test_client()
-
-
-def user_token(eve: EveServer, scope: str = "post_pricing") -> dict[str, str]:
-    """An Authorization header with a token the fake central DB issued."""
-    return {"Authorization": f"Bearer {eve.state.issue_token(scope)}"}

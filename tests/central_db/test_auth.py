@@ -3,7 +3,7 @@
 import pytest
 
 from swagger_server.app import create_app
-from tests.central_db.conftest import CENTRAL_QUEUE, user_token
+from tests.central_db.support import CENTRAL_QUEUE, user_token
 from tests.services import make_settings
 
 pytestmark = pytest.mark.integration

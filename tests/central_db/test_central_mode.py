@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from tests.central_db.conftest import user_token
+from tests.central_db.support import user_token
 from tests.documents import SHARED_EXPORT, load_documents
 from tests.fakes.eve_server import Fault
 from tests.jobs import AUTH, README_JOB, wait_for, without_timings
