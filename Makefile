@@ -8,11 +8,12 @@ INSTALLED := $(VENV)/.installed-dev
 
 .PHONY: run test test-fast lint bench constraints sample-data clean
 
-# the service's own requirements (make run)
-$(RUNTIME): requirements.txt constraints.txt
+# the service's own requirements (make run), and this project itself (editable: the `brtp` command)
+$(RUNTIME): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 # plus test, lint and browser-driving tools (make test)
@@ -43,6 +44,7 @@ test-fast: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.brtp_scale
 	$(BIN)/python -m bench.scale_out
+	$(BIN)/python -m bench.data_loading
 
 ## constraints: re-pin every transitive dependency after changing requirements*.txt
 constraints:

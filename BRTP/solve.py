@@ -17,12 +17,10 @@ from typing import Protocol
 
 import numpy as np
 import piqp
-import pyomo.environ as pyo
 import scipy.sparse as sp
 
-from BRTP.errors import SolverError
+from BRTP.errors import InvalidInputError, SolverError
 from BRTP.matrices import assemble_qp
-from BRTP.model import build_model, extract_solution
 from BRTP.options import BrtpOptions
 from BRTP.problem import PricingProblem
 from BRTP.solution import Solution
@@ -108,12 +106,23 @@ class HighsReference:
     """The Pyomo reference model solved by HiGHS: built once, ``gamma`` is a mutable parameter."""
 
     def __init__(self, problem: PricingProblem) -> None:
+        try:  # the reference solver is an extra: pip install 'flexgrid-pricing[reference]'
+            import pyomo.environ
+
+            from BRTP.model import build_model
+        except ImportError as exc:
+            raise InvalidInputError(
+                "the reference solver needs Pyomo and HiGHS: pip install 'flexgrid-pricing[reference]'"
+            ) from exc
+        self.pyo = pyomo.environ
         self.problem = problem
         self.model = build_model(problem)
 
     def solve(self, gamma: float) -> Solution:
         """Solve ``Phi_gamma`` with HiGHS; no duals are read (``link_dual`` is None)."""
-        m = self.model
+        from BRTP.model import extract_solution
+
+        pyo, m = self.pyo, self.model
         m.gamma.set_value(gamma)
         started = time.perf_counter()
         results = pyo.SolverFactory("highs").solve(m, load_solutions=False)

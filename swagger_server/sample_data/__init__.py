@@ -4,3 +4,7 @@ from pathlib import Path
 
 #: Where the committed sample files live (one JSON list per central-DB collection).
 SAMPLE_DIR = Path(__file__).parent / "files"
+#: The user samples for the ``brtp`` command (a FlexGrid workbook and a tidy package).
+USER_SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
+#: The Frictionless descriptor of the tidy package format, shipped with the docs.
+DATAPACKAGE = Path(__file__).resolve().parents[2] / "docs" / "datapackage.json"

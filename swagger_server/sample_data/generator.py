@@ -8,8 +8,10 @@ are cheap and lenient. Each level also gets a flex request
 ``flex_request_1_<Level>``, a falling 5-point demand curve per hour scaled to
 the portfolio's load.
 
-Run ``python -m swagger_server.sample_data.generator`` to rewrite the
-committed files; ``--users N`` writes a larger portfolio for benchmarks.
+Run ``python -m swagger_server.sample_data.generator`` (``make sample-data``)
+to rewrite the committed files; ``--users N`` writes a larger portfolio for
+benchmarks. It also writes the samples of ``docs/samples/`` (a FlexGrid
+workbook and a tidy package, for ``brtp``) and ``docs/datapackage.json``.
 """
 
 import argparse
@@ -23,8 +25,12 @@ from typing import Any
 import numpy as np
 import structlog
 
+from BRTP.data.package import write_package
+from BRTP.data.synthetic import flexgrid_dataset
+from BRTP.data.tables import datapackage
+from BRTP.data.workbook import write_workbook
 from swagger_server.core.logging import configure_logging
-from swagger_server.sample_data import SAMPLE_DIR
+from swagger_server.sample_data import DATAPACKAGE, SAMPLE_DIR, USER_SAMPLES
 
 logger = structlog.get_logger(__name__)
 
@@ -228,17 +234,40 @@ def write_documents(docs: dict[str, list[Document]], directory: Path) -> None:
         (directory / f"{name}.json").write_text(json.dumps(items, separators=(",", ":")) + "\n")
 
 
+def write_user_samples(directory: Path, users: int = 10, seed: int = 2021) -> list[Path]:
+    """The samples a user tries the ``brtp`` command on: a FlexGrid workbook and the same portfolio as a tidy package.
+
+    ``portfolio.xlsx`` has the FlexGrid "BRTP Input" layout (``users`` users at three
+    flexibility levels); ``portfolio.zip`` is the same portfolio as CSV tables with
+    their ``datapackage.json``.
+    """
+    dataset = flexgrid_dataset(users, seed=seed, start=SAMPLE_DAY)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_workbook(dataset, directory / "portfolio.xlsx")
+    write_package(dataset, directory / "portfolio.zip", "csv")
+    return [directory / "portfolio.xlsx", directory / "portfolio.zip"]
+
+
 def main() -> None:
-    """Command line: write the sample files (or a benchmark portfolio) to a folder."""
+    """Command line: write the sample files (or a benchmark portfolio) and the user samples."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=SAMPLE_DIR, help="output folder")
+    parser.add_argument("--out", type=Path, default=SAMPLE_DIR, help="output folder of the Eve JSON files")
     parser.add_argument("--users", type=int, default=30, help="number of users (a multiple of 3)")
     parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--samples", type=Path, default=USER_SAMPLES, help="output folder of the user samples")
     args = parser.parse_args()
     docs = generate_documents(users_per_level=max(1, args.users // 3), seed=args.seed)
     write_documents(docs, args.out)
+    written = write_user_samples(args.samples, max(1, args.users // 3), args.seed)
+    (DATAPACKAGE).write_text(json.dumps(datapackage(), indent=2) + "\n")
     configure_logging()
-    logger.info("sample_data.written", prosumers=len(docs["dr_prosumers"]), folder=str(args.out))
+    logger.info(
+        "sample_data.written",
+        prosumers=len(docs["dr_prosumers"]),
+        folder=str(args.out),
+        samples=[str(p) for p in written],
+        descriptor=str(DATAPACKAGE),
+    )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from BRTP.report.html import TEMPLATE_DIR
 from BRTP.report.images import plot_names
 from BRTP.report.tables import kpi_rows, welfare_rows
 from swagger_server import dependencies
@@ -16,7 +17,8 @@ from swagger_server.core.errors import JobNotFoundError, ServiceError
 from swagger_server.web.session import COOKIE, cookie_token
 
 TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+    loader=ChoiceLoader([FileSystemLoader(Path(__file__).parent / "templates"), FileSystemLoader(TEMPLATE_DIR)]),
+    autoescape=select_autoescape(["html"]),
 )
 DEFAULT_FORM = {
     "start_datetime": "2021-11-11T00:00:00Z",
@@ -163,7 +165,7 @@ async def report_page(request: Request) -> Response:
             kpis=kpi_rows(raw),
             welfare=welfare_rows(raw),
             gammas=raw["GAMMA"],
-            images=plot_names(job["result"]["plots"]),
+            images=[(name, f"/pricing/{job_id}/plots/{name}.png") for name in plot_names(job["result"]["plots"])],
             warnings=job["result"].get("warnings", []),
         )
     return render("report.html", **context)

@@ -1,0 +1,7 @@
+"""``python -m BRTP``: the ``brtp`` command."""
+
+import sys
+
+from BRTP.cli import main
+
+sys.exit(main())
