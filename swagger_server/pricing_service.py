@@ -21,7 +21,7 @@ from swagger_server.core.errors import (
     ServiceUnavailableError,
 )
 from swagger_server.core.job_store import JobStore
-from swagger_server.core.jobs import JobRecord, JobStatus, JsonObject, utc_now
+from swagger_server.core.jobs import JobRecord, JobState, JsonObject, utc_now
 from swagger_server.request_rules import job_request
 
 logger = structlog.get_logger(__name__)
@@ -68,7 +68,7 @@ class PricingService:
         self._check_names(request.dr_prosumers, request.flex_request)
         if request.callback is not None:
             self._check_callback(request.callback.url)
-        record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
+        record = JobRecord(job_id=str(uuid.uuid4()), state=JobState.QUEUED, request=request, submitted_at=utc_now())
         record, created = self.store.create(record, idempotency_key)
         if not created:
             return record, False
@@ -101,20 +101,30 @@ class PricingService:
             raise RequestValidationError(str(exc), field="callback.url") from exc
 
     def view(self, record: JobRecord) -> JsonObject:
-        """The ``PricingJobResult`` body of a job."""
+        """The ``PricingJobResult`` body of a job, readable by clients of the original contract.
+
+        ``status`` keeps the original's three values and ``state`` carries the
+        finer lifecycle; fields the original declares non-nullable are left
+        out until they have a value (``started_at``, ``date_done``,
+        ``result.callback_result``), as the original's server did.
+        """
         body: JsonObject = {
             "job_id": record.job_id,
-            "status": record.status.value,
+            "status": record.state.status,
+            "state": record.state.label,
             "progress": record.progress,
             "submitted_at": record.submitted_at,
-            "started_at": record.started_at,
-            "date_done": record.date_done,
             "request": record.request.to_json(),
             "error": record.error,
             "traceback": record.traceback if self.show_tracebacks else None,
         }
+        for name in ("started_at", "date_done"):
+            if getattr(record, name) is not None:
+                body[name] = getattr(record, name)
         if record.result is not None:
-            body["result"] = {**record.result, "callback_result": record.callback_result}
+            body["result"] = dict(record.result)
+            if record.callback_result is not None:
+                body["result"]["callback_result"] = record.callback_result
         if record.callback is not None:
             body["callback"] = record.callback.to_json()
         return body
@@ -124,21 +134,23 @@ class PricingService:
         return self.view(self.store.get(job_id))
 
     def list(self, status: str | None, limit: int, offset: int) -> JsonObject:
-        """A page of jobs, newest first."""
-        records, total = self.store.list(JobStatus(status) if status else None, limit, offset)
-        items = [
-            {
+        """A page of jobs, newest first; ``status`` filters on the lifecycle (``STARTED`` or ``running`` alike)."""
+        records, total = self.store.list(JobState.parse(status) if status else None, limit, offset)
+        items = []
+        for r in records:
+            item: JsonObject = {
                 "job_id": r.job_id,
                 "href": job_href(r.job_id),
-                "status": r.status.value,
+                "status": r.state.status,
+                "state": r.state.label,
                 "progress": r.progress,
                 "submitted_at": r.submitted_at,
-                "date_done": r.date_done,
                 "flex_request": r.request.flex_request,
                 "n_prosumers": len(r.request.dr_prosumers),
             }
-            for r in records
-        ]
+            if r.date_done is not None:
+                item["date_done"] = r.date_done
+            items.append(item)
         following = offset + limit
         query = f"&status={status}" if status else ""
         return {
@@ -150,7 +162,7 @@ class PricingService:
         }
 
     def cancel(self, job_id: str) -> JsonObject:
-        """Cancel a queued or running job: it ends REVOKED."""
+        """Cancel a queued or running job: it ends cancelled (status FAILURE, with an error saying so)."""
         record = self.store.revoke(job_id)
         self.queue.revoke(job_id)
         logger.info("job.revoked", job_id=job_id)
@@ -158,9 +170,9 @@ class PricingService:
 
     def _result(self, job_id: str) -> JsonObject:
         record = self.store.get(job_id)
-        if record.status is not JobStatus.SUCCESS or record.result is None:
+        if record.state is not JobState.SUCCEEDED or record.result is None:
             raise JobConflictError(
-                f"job {job_id} is {record.status.value}; results exist once it succeeded", field="job_id"
+                f"job {job_id} is {record.state.label}; results exist once it succeeded", field="job_id"
             )
         return record.result
 

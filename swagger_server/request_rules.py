@@ -3,7 +3,9 @@
 The contract (``swagger/pricing.yml``) already checks types, required fields,
 formats and sizes; these checks add, each in this one place: time zone
 present, end after start, horizon length, finite numbers (JSON parsers accept
-NaN and Infinity). Names are checked against the data source by
+NaN and Infinity). As the original's contract allows, a null gamma value is
+ignored (gamma 0 is always priced) and a repeated prosumer name counts once.
+Names are checked against the data source by
 :class:`~swagger_server.pricing_service.PricingService`.
 """
 
@@ -38,7 +40,7 @@ def job_request(body: dict[str, Any], max_horizon_days: int) -> JobRequest:
             field="end_datetime",
         )
     for index, gamma in enumerate(body["gamma_values"]):
-        if not math.isfinite(gamma) or gamma < 0:
+        if gamma is not None and (not math.isfinite(gamma) or gamma < 0):
             raise RequestValidationError(f"{gamma} is not a finite number >= 0", field=f"gamma_values[{index}]")
     margin = body.get("profit_margin")
     if margin is None:
@@ -49,9 +51,9 @@ def job_request(body: dict[str, Any], max_horizon_days: int) -> JobRequest:
     return JobRequest(
         start_datetime=body["start_datetime"],
         end_datetime=body["end_datetime"],
-        dr_prosumers=tuple(body["dr_prosumers"]),
+        dr_prosumers=tuple(dict.fromkeys(body["dr_prosumers"])),  # repeated names once, order kept
         flex_request=body["flex_request"],
         profit_margin=float(margin),
-        gamma_values=tuple(float(g) for g in body["gamma_values"]),
+        gamma_values=tuple(float(g) for g in body["gamma_values"] if g is not None),
         callback=CallbackRequest(callback["url"], callback.get("headers")) if callback is not None else None,
     )

@@ -14,7 +14,7 @@ README_JOB: dict[str, Any] = {
     "callback": {"url": "http://localhost:9000/pricing", "headers": {"Authorization": "Bearer abc"}},
 }
 
-FINISHED = ("SUCCESS", "FAILURE", "REVOKED")
+FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def submit(client, **changes: Any) -> str:  # type: ignore[no-untyped-def]
@@ -26,20 +26,18 @@ def submit(client, **changes: Any) -> str:  # type: ignore[no-untyped-def]
     return str(response.json()["job_id"])
 
 
-def wait_for(
-    client, job_id: str, statuses=FINISHED, timeout: float = 90, predicate=None, headers=None
-) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Poll GET /pricing/{job_id} until its status is in ``statuses`` (and ``predicate`` holds)."""
+def wait_for(client, job_id: str, states=FINISHED, timeout: float = 90, predicate=None, headers=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Poll GET /pricing/{job_id} until its ``state`` is in ``states`` (and ``predicate`` holds)."""
     deadline = time.monotonic() + timeout
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
         response = client.get(f"/pricing/{job_id}", headers=headers or AUTH)
         assert response.status_code == 200, response.text
         body = response.json()
-        if body["status"] in statuses and (predicate is None or predicate(body)):
+        if body["state"] in states and (predicate is None or predicate(body)):
             return body
         time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {body.get('status')} after {timeout} s: {body}")
+    raise AssertionError(f"job {job_id} still {body.get('state')} after {timeout} s: {body}")
 
 
 def long_job_changes(n_users: int = 600) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import structlog
 
 from swagger_server.core.callbacks import CallbackRefused, DeliveryPolicy, check_url, deliver_once
 from swagger_server.core.job_store import JobStore
-from swagger_server.core.jobs import CallbackDelivery, DeliveryAttempt, JobStatus, utc_now
+from swagger_server.core.jobs import CallbackDelivery, DeliveryAttempt, JobState, utc_now
 
 logger = structlog.get_logger(__name__)
 
@@ -46,7 +46,7 @@ def deliver_step(job_id: str, store: JobStore, policy: DeliveryPolicy) -> float 
     """
     record = store.get(job_id)
     callback = record.request.callback
-    if record.status is not JobStatus.SUCCESS or callback is None or record.result is None:
+    if record.state is not JobState.SUCCEEDED or callback is None or record.result is None:
         return None
     delivery = record.callback or CallbackDelivery(url=callback.url, webhook_id=message_id(job_id))
     if delivery.state != "pending":
@@ -56,7 +56,7 @@ def deliver_step(job_id: str, store: JobStore, policy: DeliveryPolicy) -> float 
     except CallbackRefused as exc:
         attempt = DeliveryAttempt(at=utc_now(), outcome="failed", error=str(exc))
     else:
-        payload = {**record.result, "callback_result": None}
+        payload = record.result  # PricingData; callback_result is the API's record of this delivery, not sent
         attempt = deliver_once(
             target, payload, callback.headers or {}, delivery.webhook_id, policy.secret, policy.timeouts, utc_now()
         )

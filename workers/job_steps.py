@@ -42,7 +42,7 @@ from BRTP.data.serialize import job_from_bytes, job_to_bytes
 from swagger_server.core.data_sources import DataSource
 from swagger_server.core.errors import DataSourceError
 from swagger_server.core.job_store import JobStore
-from swagger_server.core.jobs import JobStatus
+from swagger_server.core.jobs import JobState
 from swagger_server.core.workspace import JobWorkspace
 
 logger = structlog.get_logger(__name__)
@@ -93,7 +93,7 @@ def guarded(job_id: str, store: JobStore, what: str, soft_time_limit: int, work:
 def prepare_job(job_id: str, store: JobStore, workspace: JobWorkspace, source: DataSource) -> list[float] | None:
     """Fetch and parse a job's data once; its gamma list, or None if the job is not to run."""
     if not store.mark_started(job_id):
-        logger.info("job.skipped", job_id=job_id, status=store.status(job_id))
+        logger.info("job.skipped", job_id=job_id, state=store.state(job_id))
         return None
     request = store.get(job_id, with_result=False).request
     docs = source.fetch(request.dr_prosumers, request.flex_request, request.start_datetime, request.end_datetime)
@@ -125,7 +125,7 @@ def plan_chunks(n_gammas: int, gammas_per_task: int) -> list[list[int]]:
 
 def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> None:
     """Solve the job's gammas at ``indices`` (skipping any already stored) and record progress."""
-    if store.status(job_id) is not JobStatus.STARTED:
+    if store.state(job_id) is not JobState.RUNNING:
         return
     gammas = workspace.gammas(job_id)
     todo = [i for i in indices if i not in workspace.done(job_id)]
@@ -158,7 +158,7 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
 
 def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:
     """Put the solved gammas together into the job's result; True if the job succeeded now."""
-    if store.status(job_id) is not JobStatus.STARTED:
+    if store.state(job_id) is not JobState.RUNNING:
         workspace.clear(job_id)
         return False
     gammas = workspace.gammas(job_id)

@@ -5,6 +5,7 @@ from typing import Any
 from connexion import request
 
 from swagger_server import dependencies
+from swagger_server.core.errors import JobNotFoundError, RequestValidationError
 from swagger_server.pricing_service import job_href
 
 JSON = {"Content-Type": "application/json"}
@@ -20,8 +21,11 @@ def pricing_post(body: dict[str, Any]) -> Response:
 
 
 def pricing_get(job_id: str) -> Response:
-    """Status, progress and result of a job."""
-    return dependencies.current().service.get(job_id), 200, JSON
+    """Status, progress and result of a job; an unknown id is a 400, the one error the original declares here."""
+    try:
+        return dependencies.current().service.get(job_id), 200, JSON
+    except JobNotFoundError as exc:
+        raise RequestValidationError(exc.detail, field="job_id") from exc
 
 
 def pricing_list(status: str | None = None, limit: int = 20, offset: int = 0) -> Response:

@@ -23,7 +23,7 @@ from swagger_server.core.jobs import (
     CallbackDelivery,
     JobRecord,
     JobRequest,
-    JobStatus,
+    JobState,
     JsonObject,
     utc_now,
 )
@@ -60,7 +60,7 @@ def record_from_hash(job_id: str, raw: dict[str, str]) -> JobRecord:
     """Decode a job's Redis hash."""
     return JobRecord(
         job_id=job_id,
-        status=JobStatus(raw["status"]),
+        state=JobState(raw["status"]),
         request=JobRequest.from_json(json.loads(raw["request"])),
         submitted_at=raw["submitted_at"],
         started_at=raw.get("started_at") or None,
@@ -115,7 +115,7 @@ class JobStore:
             pipe.hset(
                 JOB_KEY.format(record.job_id),
                 mapping={
-                    "status": record.status.value,
+                    "status": record.state.value,
                     "request": json.dumps(record.request.to_json()),
                     "submitted_at": record.submitted_at,
                     "progress": record.progress,
@@ -139,12 +139,12 @@ class JobStore:
             raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
         return record_from_hash(job_id, raw)
 
-    def status(self, job_id: str) -> JobStatus | None:
-        """The job's status only (cheap), or None if unknown."""
+    def state(self, job_id: str) -> JobState | None:
+        """The job's state only (cheap), or None if unknown."""
         value = self.redis.hget(JOB_KEY.format(job_id), "status")
-        return JobStatus(str(value)) if value else None
+        return JobState(str(value)) if value else None
 
-    def _apply(self, job_id: str, allowed: tuple[JobStatus, ...], fields: dict[str, Any]) -> bool:
+    def _apply(self, job_id: str, allowed: tuple[JobState, ...], fields: dict[str, Any]) -> bool:
         args = [",".join(s.value for s in allowed)]
         for name, value in fields.items():
             args += [name, "" if value is None else str(value)]
@@ -155,21 +155,21 @@ class JobStore:
 
     def mark_started(self, job_id: str) -> bool:
         """PENDING (or STARTED, on redelivery) -> STARTED; False if the job is finished or revoked."""
-        return self._apply(job_id, ACTIVE, {"status": JobStatus.STARTED.value, "started_at": utc_now()})
+        return self._apply(job_id, ACTIVE, {"status": JobState.RUNNING.value, "started_at": utc_now()})
 
     def set_progress(self, job_id: str, fraction: float) -> bool:
         """Record progress of a STARTED job; False once the job was cancelled (the worker should stop)."""
-        return self._apply(job_id, (JobStatus.STARTED,), {"progress": round(fraction, 6)})
+        return self._apply(job_id, (JobState.RUNNING,), {"progress": round(fraction, 6)})
 
     def mark_success(self, job_id: str, result: JsonObject) -> bool:
         """STARTED -> SUCCESS with the result."""
         done = self._apply(
             job_id,
-            (JobStatus.STARTED,),
-            {"status": JobStatus.SUCCESS.value, "progress": 1.0, "date_done": utc_now(), "result": json.dumps(result)},
+            (JobState.RUNNING,),
+            {"status": JobState.SUCCEEDED.value, "progress": 1.0, "date_done": utc_now(), "result": json.dumps(result)},
         )
         if done:
-            self._finished(job_id, JobStatus.SUCCESS)
+            self._finished(job_id, JobState.SUCCEEDED)
         return done
 
     def mark_failure(self, job_id: str, error: str, traceback: str | None = None) -> bool:
@@ -177,27 +177,32 @@ class JobStore:
         done = self._apply(
             job_id,
             ACTIVE,
-            {"status": JobStatus.FAILURE.value, "date_done": utc_now(), "error": error, "traceback": traceback},
+            {"status": JobState.FAILED.value, "date_done": utc_now(), "error": error, "traceback": traceback},
         )
         if done:
-            self._finished(job_id, JobStatus.FAILURE)
+            self._finished(job_id, JobState.FAILED)
         return done
 
     def record_callback(self, job_id: str, delivery: CallbackDelivery, result_text: str) -> None:
         """Record the callback's delivery state and the readable ``callback_result`` of a SUCCESS job."""
         self._apply(
-            job_id, (JobStatus.SUCCESS,), {"callback": json.dumps(delivery.to_json()), "callback_result": result_text}
+            job_id, (JobState.SUCCEEDED,), {"callback": json.dumps(delivery.to_json()), "callback_result": result_text}
         )
 
     def revoke(self, job_id: str) -> JobRecord:
         """PENDING/STARTED -> REVOKED; :class:`JobConflictError` if the job already finished."""
-        if not self._apply(job_id, ACTIVE, {"status": JobStatus.REVOKED.value, "date_done": utc_now()}):
+        cancelled = {
+            "status": JobState.CANCELLED.value,
+            "date_done": utc_now(),
+            "error": "the job was cancelled (DELETE /pricing/{id}) before it finished",
+        }
+        if not self._apply(job_id, ACTIVE, cancelled):
             record = self.get(job_id)
-            raise JobConflictError(f"job {job_id} already finished with status {record.status.value}", field="job_id")
-        self._finished(job_id, JobStatus.REVOKED)
+            raise JobConflictError(f"job {job_id} already {record.state.label}", field="job_id")
+        self._finished(job_id, JobState.CANCELLED)
         return self.get(job_id)
 
-    def list(self, status: JobStatus | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
+    def list(self, state: JobState | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
         """A page of jobs, newest first, optionally of one status; and the number matching."""
         ids = [str(job_id) for job_id in self.redis.zrevrange(JOBS_INDEX, 0, -1)]
         if not ids:
@@ -212,7 +217,7 @@ class JobStore:
         matching = [
             job_id
             for job_id, s in zip(ids, statuses, strict=True)
-            if s is not None and (status is None or s == status.value)
+            if s is not None and (state is None or s == state.value)
         ]
         page = matching[offset : offset + limit]
         records = []
@@ -240,10 +245,10 @@ class JobStore:
         """True if Redis answers."""
         return bool(self.redis.ping())
 
-    def _finished(self, job_id: str, status: JobStatus) -> None:
+    def _finished(self, job_id: str, state: JobState) -> None:
         """Keep a finished job for the retention period and count it."""
         key = JOB_KEY.format(job_id)
         self.redis.expire(key, self.retention_seconds)
         submitted = self.redis.hget(key, "submitted_at")
         duration = datetime.now(UTC) - datetime.fromisoformat(str(submitted)) if submitted else None
-        self.metrics.job_finished(status.value, duration.total_seconds() if duration else 0.0)
+        self.metrics.job_finished(state.value, duration.total_seconds() if duration else 0.0)

@@ -21,18 +21,43 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class JobStatus(StrEnum):
-    """Job states, as the API reports them; they only move forward."""
+class JobState(StrEnum):
+    """Where a job is in its lifecycle; states only move forward (queued -> running -> an end).
 
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    REVOKED = "REVOKED"
+    The values are what the job store keeps (Celery's words, as the first
+    version stored them); clients see :attr:`label` as ``state`` and
+    :attr:`status`, the original's three values, as ``status``.
+    """
+
+    QUEUED = "PENDING"
+    RUNNING = "STARTED"
+    SUCCEEDED = "SUCCESS"
+    FAILED = "FAILURE"
+    CANCELLED = "REVOKED"
+
+    @property
+    def label(self) -> str:
+        """The ``state`` clients see: queued, running, succeeded, failed or cancelled."""
+        return self.name.lower()
+
+    @property
+    def status(self) -> str:
+        """The original's ``status``: PENDING until the job ends, then SUCCESS or FAILURE (cancelled included)."""
+        if self in ACTIVE:
+            return "PENDING"
+        return "SUCCESS" if self is JobState.SUCCEEDED else "FAILURE"
+
+    @classmethod
+    def parse(cls, text: str) -> "JobState":
+        """A state from a stored value or a client's filter: ``STARTED`` or ``running`` alike."""
+        for state in cls:
+            if text in (state.value, state.label):
+                return state
+        raise ValueError(text)
 
 
 #: States from which a job may still move.
-ACTIVE = (JobStatus.PENDING, JobStatus.STARTED)
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -177,7 +202,7 @@ class JobRecord:
     """
 
     job_id: str
-    status: JobStatus
+    state: JobState
     request: JobRequest
     submitted_at: str
     started_at: str | None = None

@@ -158,8 +158,8 @@ async def report_page(request: Request) -> Response:
         job = dependencies.current().service.get(job_id)
     except JobNotFoundError as exc:
         return render("not_found.html", status=404, detail=exc.detail)
-    context: dict[str, Any] = {"job": job, "refresh": job["status"] in ("PENDING", "STARTED")}
-    if job["status"] == "SUCCESS":
+    context: dict[str, Any] = {"job": job, "refresh": job["state"] in ("queued", "running")}
+    if job["state"] == "succeeded":
         raw = job["result"]["raw_data"]
         context.update(
             kpis=kpi_rows(raw),

@@ -47,7 +47,6 @@ def test_each_required_field(client, name: str) -> None:  # type: ignore[no-unty
         ({"end_datetime": "2021-11-11T00:00:00Z"}, "end_datetime", "after start_datetime"),
         ({"end_datetime": "2021-11-18T01:00:00Z"}, "end_datetime", "at most 7"),
         ({"dr_prosumers": []}, "dr_prosumers", "non-empty"),
-        ({"dr_prosumers": ["user_1_High", "user_1_High"]}, "dr_prosumers", "non-unique"),
         ({"dr_prosumers": [f"user_{i}" for i in range(10001)]}, "dr_prosumers", "too long"),
         ({"dr_prosumers": ["user_1_High", ""]}, "dr_prosumers[1]", "non-empty"),
         ({"dr_prosumers": ["user_1_High", 7]}, "dr_prosumers[1]", "not of type"),
@@ -129,8 +128,8 @@ def test_configured_tokens_are_the_only_ones_accepted(redis_url, service_sample_
     assert client.get("/pricing", headers={"Authorization": "Bearer beta"}).status_code == 200
 
 
-def test_unknown_job_is_404(client) -> None:  # type: ignore[no-untyped-def]
-    assert_problem(client.get("/pricing/does-not-exist", headers=AUTH), 404, "job_id", "does-not-exist")
+def test_unknown_job_is_400_on_the_originals_get_and_404_elsewhere(client) -> None:  # type: ignore[no-untyped-def]
+    assert_problem(client.get("/pricing/does-not-exist", headers=AUTH), 400, "job_id", "does-not-exist")
     assert_problem(client.delete("/pricing/does-not-exist", headers=AUTH), 404, "job_id")
 
 
@@ -161,3 +160,12 @@ def test_swagger_ui_and_relative_servers(client) -> None:  # type: ignore[no-unt
     # Relative server URLs (Connexion serves the base path, ""), so "Try it out" calls this host.
     assert all(not server["url"].startswith(("http:", "https:")) for server in spec["servers"])
     assert spec["components"]["securitySchemes"]["oAuth2"]["flows"]["password"]["tokenUrl"] == "/oauth/token"
+
+
+def test_requests_the_original_contract_allowed_are_accepted(client) -> None:  # type: ignore[no-untyped-def]
+    """The original allowed repeated prosumer names and null gamma values: repeats count once, nulls are ignored."""
+    body = job(dr_prosumers=["user_1_High", "user_1_High", "user_2_High"], gamma_values=[None, 1.0], callback=REMOVED)
+    response = client.post("/pricing", json=body, headers=AUTH)
+    assert response.status_code == 201, response.text
+    stored = client.get(response.json()["href"], headers=AUTH).json()["request"]
+    assert stored["dr_prosumers"] == ["user_1_High", "user_2_High"] and stored["gamma_values"] == [1.0]

@@ -25,7 +25,7 @@ def test_submit_through_the_form_and_read_the_report(page, live_api: str, tmp_pa
     page.fill("#gamma_values", "0.5, 2")
     page.click("#submit")
     page.wait_for_url("**/report")
-    page.wait_for_selector("#status.SUCCESS", timeout=60000)  # the report refreshes itself until done
+    page.wait_for_selector("#status.succeeded", timeout=60000)  # the report refreshes itself until done
     job_id = page.url.split("/")[-2]
 
     rows = page.locator("#kpis tbody tr")
@@ -83,7 +83,7 @@ def test_failed_job_report_shows_the_error(page, live_api: str) -> None:  # type
     page.fill("#start_datetime", "2021-11-12T00:00:00Z")
     page.fill("#end_datetime", "2021-11-13T00:00:00Z")
     page.click("#submit")
-    page.wait_for_selector("#status.FAILURE", timeout=60000)
+    page.wait_for_selector("#status.failed", timeout=60000)
     assert "user_1_High" in page.locator("#error").inner_text()
 
 
@@ -99,8 +99,8 @@ def test_reports_poll_while_running(page, live_api: str, client) -> None:  # typ
 
     job_id = submit(client, **long_job_changes(300))
     log_in(page, live_api, f"/pricing/{job_id}/report")
-    page.wait_for_selector("#status.STARTED, #status.PENDING, #status.SUCCESS")
+    page.wait_for_selector("#status.running, #status.queued, #status.succeeded")
     if page.locator("#progress").count():
         assert page.locator("meta[http-equiv=refresh]").count() == 1
-    page.wait_for_selector("#status.SUCCESS", timeout=90000)
+    page.wait_for_selector("#status.succeeded", timeout=90000)
     assert wait_for(client, job_id)["status"] == "SUCCESS"

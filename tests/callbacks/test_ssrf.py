@@ -10,7 +10,7 @@ import pytest
 from swagger_server.app import create_app
 from swagger_server.core.callbacks import Allowlist, CallbackRefused, DeliveryPolicy, check_url, is_public
 from swagger_server.core.job_store import JobStore
-from swagger_server.core.jobs import JobRecord, JobRequest, JobStatus, utc_now
+from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from tests.fakes.receiver import Receiver
 from tests.jobs import AUTH, README_JOB
 from tests.services import make_settings
@@ -68,9 +68,9 @@ def test_refused_at_delivery_time_without_any_connection(receiver, redis_url) ->
     store = JobStore.from_url(redis_url, retention_days=1)
     job_id = str(uuid.uuid4())
     request = JobRequest.from_json({**README_JOB, "callback": {"url": receiver.url()}})
-    store.create(JobRecord(job_id=job_id, status=JobStatus.PENDING, request=request, submitted_at=utc_now()))
+    store.create(JobRecord(job_id=job_id, state=JobState.QUEUED, request=request, submitted_at=utc_now()))
     store.mark_started(job_id)
-    store.mark_success(job_id, {"plots": {}, "raw_data": {}, "callback_result": None, "warnings": []})
+    store.mark_success(job_id, {"plots": {}, "raw_data": {}, "warnings": []})
     policy = DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1.0), 0.1, 1.0, 5.0)
     assert deliver_step(job_id, store, policy) is None
     delivery = store.get(job_id).callback

@@ -45,10 +45,10 @@ def test_make_run_with_the_example_env_file_prices_a_job_and_stops_cleanly(tmp_p
         job_id = httpx.post(f"{base}/pricing", json=body, headers=AUTH).json()["job_id"]
 
         def finished() -> str | None:
-            status = httpx.get(f"{base}/pricing/{job_id}", headers=AUTH).json()["status"]
-            return status if status in ("SUCCESS", "FAILURE", "REVOKED") else None
+            state = httpx.get(f"{base}/pricing/{job_id}", headers=AUTH).json()["state"]
+            return state if state in ("succeeded", "failed", "cancelled") else None
 
-        assert wait_until(finished, 60, what="the job") == "SUCCESS"
+        assert wait_until(finished, 60, what="the job") == "succeeded"
         assert (tmp_path / "redis" / "redis.log").exists(), "the embedded Redis did not use EMBEDDED_REDIS_DIR"
     finally:
         launcher.send_signal(signal.SIGINT)  # Ctrl-C

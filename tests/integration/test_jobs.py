@@ -37,28 +37,29 @@ def test_readme_job_runs_end_to_end(client) -> None:  # type: ignore[no-untyped-
 
 def test_running_job_can_be_cancelled_and_the_worker_takes_the_next(client) -> None:  # type: ignore[no-untyped-def]
     long_id = submit(client, **long_job_changes())
-    wait_for(client, long_id, statuses=("STARTED",), predicate=lambda b: b["progress"] > 0, timeout=60)
+    wait_for(client, long_id, states=("running",), predicate=lambda b: b["progress"] > 0, timeout=60)
     cancelled = client.delete(f"/pricing/{long_id}", headers=AUTH)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "REVOKED"
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     next_id = submit(client)
     assert_readme_result(wait_for(client, next_id))
     final = wait_for(client, long_id)
-    assert final["status"] == "REVOKED" and final["progress"] < 1 and "result" not in final
+    assert final["state"] == "cancelled" and final["progress"] < 1 and "result" not in final
+    assert final["status"] == "FAILURE" and "cancelled" in final["error"]
 
 
 def test_queued_job_can_be_cancelled_before_it_starts(client) -> None:  # type: ignore[no-untyped-def]
     long_id = submit(client, **long_job_changes())
     # Once the long job's solve tasks are running, the rest of them are queued ahead of the next job.
-    wait_for(client, long_id, statuses=("STARTED",), predicate=lambda b: b["progress"] > 0, timeout=60)
+    wait_for(client, long_id, states=("running",), predicate=lambda b: b["progress"] > 0, timeout=60)
     queued_id = submit(client)
-    assert client.get(f"/pricing/{queued_id}", headers=AUTH).json()["status"] == "PENDING"
+    assert client.get(f"/pricing/{queued_id}", headers=AUTH).json()["state"] == "queued"
     response = client.delete(f"/pricing/{queued_id}", headers=AUTH)
-    assert response.status_code == 200 and response.json()["status"] == "REVOKED"
+    assert response.status_code == 200 and response.json()["state"] == "cancelled"
     client.delete(f"/pricing/{long_id}", headers=AUTH)
     after_id = submit(client)
     assert_readme_result(wait_for(client, after_id))
     queued = wait_for(client, queued_id)
-    assert queued["status"] == "REVOKED" and queued["started_at"] is None
+    assert queued["state"] == "cancelled" and "started_at" not in queued
     again = client.delete(f"/pricing/{queued_id}", headers=AUTH)
     assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json")
 

@@ -53,7 +53,7 @@ def test_unknown_plot_and_unfinished_job_are_problems(client) -> None:  # type: 
     failed = submit(client, start_datetime="2021-11-12T00:00:00Z", end_datetime="2021-11-13T00:00:00Z")
     wait_for(client, failed)
     conflict = client.get(f"/pricing/{failed}/raw_data.csv", headers=AUTH)
-    assert conflict.status_code == 409 and "FAILURE" in conflict.json()["detail"]
+    assert conflict.status_code == 409 and "is failed" in conflict.json()["detail"]
     assert client.get(f"/pricing/{job_id}/raw_data.csv").status_code == 401
 
 

@@ -8,7 +8,7 @@ import pytest
 from swagger_server.core.callbacks import Allowlist
 from swagger_server.core.data_sources import JobDocuments, SampleFiles, UnknownNames
 from swagger_server.core.job_store import JobStore
-from swagger_server.core.jobs import JobRecord, JobRequest, JobStatus, utc_now
+from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from swagger_server.pricing_service import PricingService
 from tests.jobs import README_JOB
 from workers.job_steps import assemble_job, guarded, plan_chunks, prepare_job, solve_chunk
@@ -38,7 +38,7 @@ class NoQueue:
 
 def new_job(store: JobStore, **changes: object) -> str:
     request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4, **changes})
-    record = JobRecord(job_id=str(uuid.uuid4()), status=JobStatus.PENDING, request=request, submitted_at=utc_now())
+    record = JobRecord(job_id=str(uuid.uuid4()), state=JobState.QUEUED, request=request, submitted_at=utc_now())
     store.create(record)
     return record.job_id
 
@@ -60,7 +60,7 @@ def test_internal_failure_is_stored_and_traceback_shown_only_in_debug(redis_url:
     outcome = guarded(job_id, store, "", 60, lambda: prepare_job(job_id, store, store.workspace(60), BrokenSource()))
     assert outcome is None
     record = store.get(job_id)
-    assert record.status is JobStatus.FAILURE
+    assert record.state is JobState.FAILED
     assert record.error == "internal error (OSError); it has been logged"
     assert service(store, debug=False).get(job_id)["traceback"] is None
     shown = service(store, debug=True).get(job_id)["traceback"]
@@ -80,7 +80,7 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     assert store.get(job_id).progress == 1.0
     assert assemble_job(job_id, store, workspace) is True
     first = store.get(job_id)
-    assert first.status is JobStatus.SUCCESS and first.result is not None
+    assert first.state is JobState.SUCCEEDED and first.result is not None
     assert first.result["raw_data"]["GAMMA"] == gammas
     # A redelivered prepare, chunk or assemble leaves the finished job alone.
     assert prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir)) is None
@@ -103,5 +103,5 @@ def test_a_failing_gamma_fails_the_job_naming_it(redis_url: str, service_sample_
     monkeypatch.setattr("workers.job_steps.solve_gammas", no_solver)
     guarded(job_id, store, "solving gamma 4", 60, lambda: solve_chunk(job_id, [1], store, workspace, "test"))
     record = store.get(job_id)
-    assert record.status is JobStatus.FAILURE
+    assert record.state is JobState.FAILED
     assert record.error == "solving gamma 4: PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0"
