@@ -45,6 +45,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench.brtp_scale
 	$(BIN)/python -m bench.scale_out
 	$(BIN)/python -m bench.data_loading
+	$(BIN)/python -m bench.solver_scale
 
 ## constraints: re-pin every transitive dependency after changing requirements*.txt
 constraints:

@@ -40,8 +40,10 @@ class BrtpOptions:
         Net reductions within this distance of a request-curve breakpoint are
         snapped to it before the marginal behavioural value is looked up (§6).
     solver
-        ``"piqp"`` (production, fast interior point) or ``"highs"`` (the Pyomo
-        reference model solved by HiGHS; slow, for cross-checks on small jobs).
+        ``"ipm"`` (production: the structure-exploiting interior-point method,
+        PIQP as its fallback, every answer certified), ``"piqp"`` (PIQP first,
+        the interior-point method as fallback, certified) or ``"highs"`` (the
+        Pyomo reference model solved by HiGHS; slow, for cross-checks on small jobs).
     eps_abs, eps_rel
         Absolute and relative convergence tolerances handed to PIQP.
     eps_gap_abs, eps_gap_rel
@@ -56,7 +58,7 @@ class BrtpOptions:
 
     energy_cost_eur_per_kw2h: float = 0.03
     breakpoint_snap_kw: float = 1e-6
-    solver: Literal["piqp", "highs"] = "piqp"
+    solver: Literal["ipm", "piqp", "highs"] = "ipm"
     eps_abs: float = 1e-8
     eps_rel: float = 1e-9
     eps_gap_abs: float = 1e-10

@@ -1,8 +1,10 @@
-"""The two ways to solve one gamma's QP, behind one interface: ``solver.solve(gamma) -> Solution``.
+"""The ways to solve one gamma's QP, behind one interface: ``solver.solve(gamma) -> Solution``.
 
-- :class:`PiqpSolver` (production): the matrices of :mod:`BRTP.matrices`
-  handed to PIQP, set up once per problem; per gamma only the linear costs
-  change (spec §5).
+- :class:`CertifiedSolver` (production): the structure-exploiting
+  interior-point method of :mod:`BRTP.interior_point` (a T x T system per
+  iteration), and PIQP on the matrices of :mod:`BRTP.matrices` as the
+  fallback; an answer is returned only when :mod:`BRTP.certificate` certifies
+  it. Per gamma only the linear costs change (spec §5).
 - :class:`HighsReference` (cross-check on small portfolios): the readable
   Pyomo model of :mod:`BRTP.model` solved by HiGHS through
   ``SolverFactory('highs')``; slow on large portfolios.
@@ -13,14 +15,17 @@ it is not optimal.
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import piqp
 import scipy.sparse as sp
 
+from BRTP.certificate import Certificate, certify
 from BRTP.errors import InvalidInputError, SolverError
-from BRTP.matrices import assemble_qp
+from BRTP.interior_point import SlotSchurIpm
+from BRTP.matrices import QpMatrices, assemble_qp
 from BRTP.options import BrtpOptions
 from BRTP.problem import PricingProblem
 from BRTP.solution import Solution
@@ -35,11 +40,26 @@ class GammaSolver(Protocol):
         """``argmin Phi_gamma`` (spec §5) as a :class:`Solution`."""
 
 
-class PiqpSolver:
+@dataclass(frozen=True)
+class Answer:
+    """What a matrix solver returns for one gamma: the point, its row duals and how it got there."""
+
+    x: np.ndarray
+    eq_duals: np.ndarray
+    link_duals: np.ndarray
+    solver: str
+    status: str
+    iterations: int
+    solver_seconds: float
+
+
+class PiqpRun:
     """PIQP on the assembled matrices: factorisation structure set up once, linear costs updated per gamma."""
 
-    def __init__(self, problem: PricingProblem, options: BrtpOptions) -> None:
-        self.qp = assemble_qp(problem)
+    name = "piqp"
+
+    def __init__(self, qp: QpMatrices, options: BrtpOptions) -> None:
+        self.qp = qp
         self._solver = piqp.SparseSolver()
         settings = self._solver.settings
         settings.eps_abs = options.eps_abs
@@ -66,39 +86,116 @@ class PiqpSolver:
         )
         self._is_set_up = True
 
-    def solve(self, gamma: float) -> Solution:
-        """Solve ``Phi_gamma``; the solution carries the link duals ``nu[t]`` (per hour of slot)."""
-        qp = self.qp
-        costs = qp.linear_costs(gamma)
-        started = time.perf_counter()
+    def answer(self, gamma: float) -> Answer:
+        """Solve; PIQP's duals in this project's sign convention (``g = Px + q - A'lambda``)."""
+        costs = self.qp.linear_costs(gamma)
         if self._is_set_up:
             self._solver.update(c=costs)
         else:
             self._setup(costs)
         status = self._solver.solve()
-        seconds = time.perf_counter() - started
         if status != piqp.PIQP_SOLVED:
             raise SolverError(f"PIQP ended with {status.name} for gamma={gamma}")
         result = self._solver.result
-        x = np.asarray(result.x, dtype=np.float64)
-        columns = qp.layout.unpack(x)
+        n_link = self.qp.g_ineq.shape[0]
+        return Answer(
+            x=np.asarray(result.x, dtype=np.float64),
+            eq_duals=-np.asarray(result.y, dtype=np.float64),
+            link_duals=-np.asarray(result.z_u, dtype=np.float64)[:n_link] if n_link else np.zeros(0),
+            solver="piqp",
+            status=status.name,
+            iterations=int(result.info.iter),
+            solver_seconds=float(result.info.run_time),
+        )
+
+
+class SchurIpmRun:
+    """The structure-exploiting interior-point method of :mod:`BRTP.interior_point`."""
+
+    name = "schur-ipm"
+
+    def __init__(self, problem: PricingProblem) -> None:
+        self.method = SlotSchurIpm(problem)
+        self.qp = self.method.qp
+
+    def answer(self, gamma: float) -> Answer:
+        """Solve (warm-started from the previous gamma)."""
+        started = time.perf_counter()
+        point = self.method.solve(gamma)
+        n_eq = self.qp.a_eq.shape[0]
+        return Answer(
+            x=point.x,
+            eq_duals=point.row_duals[:n_eq],
+            link_duals=point.row_duals[n_eq:],
+            solver="schur-ipm",
+            status="SOLVED",
+            iterations=point.iterations,
+            solver_seconds=time.perf_counter() - started,
+        )
+
+
+class CertifiedSolver:
+    """Solves with the first method whose answer passes the certificate (:mod:`BRTP.certificate`).
+
+    The structure-exploiting interior-point method first, PIQP (on the same
+    matrices) when it fails or is not certified. A solution is returned only
+    when certified; otherwise :class:`SolverError` says which check failed by
+    how much for each method. (Infeasible data never gets here: the parsers
+    refuse a device whose energy cannot fit before its deadline, the only way
+    this QP can be infeasible.)
+    """
+
+    def __init__(self, problem: PricingProblem, options: BrtpOptions) -> None:
+        self.problem = problem
+        self.options = options
+        self.qp = assemble_qp(problem)
+        self._runs: dict[str, SchurIpmRun | PiqpRun] = {}
+
+    def _run(self, name: str) -> "SchurIpmRun | PiqpRun":
+        if name not in self._runs:
+            self._runs[name] = SchurIpmRun(self.problem) if name == "schur-ipm" else PiqpRun(self.qp, self.options)
+        return self._runs[name]
+
+    def solve(self, gamma: float) -> Solution:
+        """The certified solution of ``Phi_gamma``."""
+        started = time.perf_counter()
+        problems: list[str] = []
+        order = ("schur-ipm", "piqp") if self.options.solver == "ipm" else ("piqp", "schur-ipm")
+        for name in order:
+            try:
+                answer = self._run(name).answer(gamma)
+            except SolverError as exc:
+                problems.append(f"{name}: {exc}")
+                continue
+            certificate = certify(self.qp, gamma, answer.x, answer.eq_duals, answer.link_duals)
+            if certificate.ok:
+                return self._solution(gamma, answer, time.perf_counter() - started, certificate)
+            problems.append(f"{name}: not certified ({certificate.failure()})")
+            logger.warning("solve.not_certified", extra={"gamma": gamma, "solver": name, "why": certificate.failure()})
+        raise SolverError(f"no certified solution for gamma={gamma}: " + "; ".join(problems))
+
+    def _solution(self, gamma: float, answer: Answer, seconds: float, certificate: Certificate) -> Solution:
+        qp = self.qp
+        columns = qp.layout.unpack(answer.x)
         nu = np.zeros(qp.layout.n_time)
-        nu[qp.layout.link_slots] = np.asarray(result.z_u, dtype=np.float64) / qp.dt
-        info = result.info
-        logger.debug("solve.piqp", extra={"gamma": gamma, "iterations": int(info.iter), "seconds": round(seconds, 4)})
+        nu[qp.layout.link_slots] = -answer.link_duals / qp.dt
+        logger.debug(
+            "solve.certified",
+            extra={"gamma": gamma, "solver": answer.solver, "iterations": answer.iterations, "gap": certificate.gap},
+        )
         return Solution(
             gamma=gamma,
             curtailment_kw=columns.c,
             device_power_kw=columns.y,
             flex_credit_kw=columns.z,
             increase_kw=columns.n,
-            objective=qp.objective(x, gamma),
+            objective=qp.objective(answer.x, gamma),
             link_dual=nu,
-            status=status.name,
-            solver="piqp",
+            status=answer.status,
+            solver=answer.solver,
             solve_seconds=seconds,
-            solver_seconds=float(info.run_time),
-            iterations=int(info.iter),
+            solver_seconds=answer.solver_seconds,
+            iterations=answer.iterations,
         )
 
 
@@ -135,7 +232,7 @@ class HighsReference:
 
 
 def make_solver(problem: PricingProblem, options: BrtpOptions) -> GammaSolver:
-    """The solver ``options.solver`` names, set up for ``problem``."""
+    """The solver ``options.solver`` names, set up for ``problem``: ``ipm`` (default) and ``piqp`` are certified."""
     if options.solver == "highs":
         return HighsReference(problem)
-    return PiqpSolver(problem, options)
+    return CertifiedSolver(problem, options)

@@ -16,7 +16,7 @@ def assert_same_outcomes(portfolio, request, margin):  # type: ignore[no-untyped
     fast = run_brtp(portfolio, request, margin, GAMMAS)
     reference = run_brtp(portfolio, request, margin, GAMMAS, BrtpOptions(solver="highs"))
     for f, r in zip(fast.outcomes, reference.outcomes, strict=True):
-        assert f.solution.solver == "piqp" and r.solution.solver == "highs"
+        assert f.solution.solver == "schur-ipm" and r.solution.solver == "highs"
         scale = max(1.0, abs(r.solution.objective))
         assert abs(f.solution.objective - r.solution.objective) <= 1e-6 * scale, (
             f.gamma,

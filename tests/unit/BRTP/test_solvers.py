@@ -1,0 +1,97 @@
+"""The structure-exploiting interior-point method: agrees with PIQP, certifies, falls back, never fails falsely."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from BRTP import BrtpOptions, PricingProblem, SolverError, run_brtp
+from BRTP.certificate import certify
+from BRTP.data.synthetic import REQUEST, synthetic_dataset
+from BRTP.interior_point import SlotSchurIpm
+from BRTP.solve import CertifiedSolver, PiqpRun
+from tests.unit.BRTP.random_portfolio import random_job
+
+GAMMAS = [0.3, 1.0, 4.0]
+#: KPIs fixed by the optimum (the objective and the unique aggregate L). FLEX_Q is not: it counts each
+#: device's shortfall, and interchangeable devices have many optimal schedules (docs/model.md §5).
+KPIS = ("auw", "tc", "bb", "flex_r", "flex_delivered", "dso_revenue")
+#: The objective agrees to 1e-7 relative. KPIs read L, which the objective pins down only to about the square root
+#: of its tolerance (the curvature (1+pr)*a*dt is small), so solvers with different paths agree on them to 1e-6.
+KPI_TOLERANCE = 1e-6
+
+
+def variant(seed: int):  # type: ignore[no-untyped-def]
+    """Random portfolios, and degenerate ones: no devices, no curtailment room, requests on every slot."""
+    portfolio, request, margin = random_job(seed)
+    kind = seed % 4
+    if kind == 1:  # no devices
+        empty = portfolio.devices
+        none = np.zeros(0, dtype=np.int64)
+        portfolio = replace(
+            portfolio,
+            devices=replace(empty, user=none, names=(), is_ev=np.zeros(0, dtype=bool),
+                            profile_kw=np.zeros((0, portfolio.n_slots)), start=none, finish=none, deadline=none,
+                            delay_price=np.zeros(0), power_cap_kw=np.zeros(0)),
+        )  # fmt: skip
+    elif kind == 2:  # nothing to curtail
+        portfolio = replace(portfolio, max_curtailment_kw=np.zeros_like(portfolio.max_curtailment_kw))
+    elif kind == 3:  # a request on every slot, zero-width steps between positive ones
+        widths = np.abs(request.widths_kw) + 0.4
+        widths[:, 2] = 0.0
+        request = replace(request, widths_kw=widths)
+    return portfolio, request, margin
+
+
+@pytest.mark.parametrize("chunk", range(10))
+def test_the_interior_point_method_agrees_with_piqp_on_two_hundred_portfolios(chunk: int) -> None:
+    for seed in range(chunk * 20, chunk * 20 + 20):
+        portfolio, request, margin = variant(seed)
+        ours = run_brtp(portfolio, request, margin, GAMMAS)
+        piqp = run_brtp(portfolio, request, margin, GAMMAS, BrtpOptions(solver="piqp", eps_abs=1e-10, eps_rel=1e-11))
+        for a, b in zip(ours.outcomes, piqp.outcomes, strict=True):
+            assert a.solution.solver == "schur-ipm" and b.solution.solver == "piqp"
+            scale = max(1.0, abs(b.solution.objective))
+            assert abs(a.solution.objective - b.solution.objective) <= 1e-7 * scale, (seed, a.gamma)
+            for name in KPIS:
+                x, y = getattr(a.kpis, name), getattr(b.kpis, name)
+                assert abs(x - y) <= KPI_TOLERANCE * max(1.0, abs(y)), (seed, a.gamma, name, x, y)
+
+
+def test_a_portfolio_piqp_calls_infeasible_is_solved_and_certified() -> None:
+    """3 000 prosumers of the kind users bring: PIQP at its defaults stops with PRIMAL_INFEASIBLE; it is feasible."""
+    portfolio, request = synthetic_dataset(3000, seed=3000).job(REQUEST)
+    problem = PricingProblem(portfolio, request, 0.2)
+    with pytest.raises(SolverError, match="PIQP ended with PIQP_PRIMAL_INFEASIBLE"):
+        PiqpRun(CertifiedSolver(problem, BrtpOptions()).qp, BrtpOptions(eps_abs=1e-8, eps_rel=1e-9,
+                eps_gap_abs=1e-8, eps_gap_rel=1e-9, max_iter=250)).answer(1.0)  # fmt: skip
+    solution = CertifiedSolver(problem, BrtpOptions()).solve(1.0)
+    assert solution.solver == "schur-ipm" and solution.link_dual is not None
+
+
+def test_an_uncertified_point_is_refused_naming_the_check() -> None:
+    portfolio, request, margin = random_job(5)
+    solver = CertifiedSolver(PricingProblem(portfolio, request, margin), BrtpOptions())
+    method = SlotSchurIpm(PricingProblem(portfolio, request, margin))
+    point = method.solve(1.0)
+    n_eq = solver.qp.a_eq.shape[0]
+    good = certify(solver.qp, 1.0, point.x, point.row_duals[:n_eq], point.row_duals[n_eq:])
+    assert good.ok and good.failure() == ""
+    shifted = point.x + 1e-3  # off the balance rows
+    bad = certify(solver.qp, 1.0, shifted, point.row_duals[:n_eq], point.row_duals[n_eq:])
+    assert not bad.ok and "primal feasibility" in bad.failure()
+    wrong_duals = certify(solver.qp, 1.0, point.x, point.row_duals[:n_eq] * 0, point.row_duals[n_eq:])
+    assert not wrong_duals.ok and "stationarity" in wrong_duals.failure()
+
+
+def test_falls_back_to_piqp_and_names_both_when_both_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    portfolio, request, margin = random_job(8)
+    problem = PricingProblem(portfolio, request, margin)
+
+    def broken(self: SlotSchurIpm, gamma: float) -> None:
+        raise SolverError("the interior-point method did not converge in 100 iterations")
+
+    monkeypatch.setattr(SlotSchurIpm, "solve", broken)
+    assert CertifiedSolver(problem, BrtpOptions()).solve(0.5).solver == "piqp"
+    with pytest.raises(SolverError, match=r"schur-ipm: the interior-point.*; piqp: PIQP ended with PIQP_MAX_ITER"):
+        CertifiedSolver(problem, BrtpOptions(max_iter=1)).solve(0.5)
