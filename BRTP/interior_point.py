@@ -156,9 +156,10 @@ class SlotSchurIpm:
         """``A^T lambda`` over the columns."""
         energy, balance, link = np.split(lam, [self.n_devices, self.n_devices + self.n_time])
         out = np.zeros(self.n_cols)
-        np.add.at(out, self.y_cols, self.dt * energy[self.y_dev])
-        np.add.at(out, self.b_cols, self.b_coef * balance[self.b_rows])
-        np.add.at(out, self.l_cols, self.l_coef * link[self.l_rows])
+        # A column enters at most one row of each family, so plain fancy-index accumulation is exact here.
+        out[self.y_cols] += self.dt * energy[self.y_dev]
+        out[self.b_cols] += self.b_coef * balance[self.b_rows]
+        out[self.l_cols] += self.l_coef * link[self.l_rows]
         return out
 
     # ------------------------------------------------------------------ the Newton system
