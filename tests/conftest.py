@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 from swagger_server.app import create_app
 from swagger_server.embedded import free_port, start_embedded_redis
 from swagger_server.sample_data.generator import generate_documents, write_documents
-from tests.documents import SHARED_EXPORT, Documents, load_documents, sample_documents
+from tests.documents import SHARED_EXPORT, Documents, load_documents, require_shared, sample_documents
 from tests.services import (
     CALLBACK_TEST_SETTINGS,
     SYSTEM_REDIS,
@@ -21,6 +22,10 @@ from tests.services import (
     redis_answers,
     service_env,
 )
+
+#: Hypothesis in CI: derandomized (a failure reproduces from the printed example), its blob printed.
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 #: The fake central DB and central-DB worker fixtures, used by tests/central_db and tests/browser.
 pytest_plugins = ["tests.central_db.fixtures"]
@@ -34,10 +39,8 @@ def sample_docs() -> Documents:
 
 @pytest.fixture(scope="session")
 def shared_docs() -> Documents:
-    """The real central-DB export in ../shared (skipped when absent)."""
-    if not SHARED_EXPORT.is_dir():
-        pytest.skip(f"shared central-DB export not found at {SHARED_EXPORT}")
-    return load_documents(SHARED_EXPORT)
+    """The real central-DB export in ../shared (skipped when absent; in CI, a failure)."""
+    return load_documents(require_shared(SHARED_EXPORT))
 
 
 @pytest.fixture(scope="session")

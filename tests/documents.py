@@ -1,9 +1,12 @@
 """Central-DB document sets for tests: the project's generated sample and the shared real export."""
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from BRTP import FlexRequest, Portfolio, flex_request_from_documents, portfolio_from_documents
 from swagger_server.sample_data import SAMPLE_DIR
@@ -13,6 +16,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_EXPORT = REPO_ROOT.parent / "shared" / "central-db-sample"
 START, END = "2021-11-11T00:00:00Z", "2021-11-12T00:00:00Z"
 COLLECTIONS = ("dr_prosumers", "curtailable_loads", "load_entries", "flex_requests", "flex_request_data_points")
+
+
+def require_shared(path: Path) -> Path:
+    """``path`` in ../shared; a test needing it skips when it is absent, and fails in CI (CI=true), where it must be."""
+    if not path.exists():
+        message = f"{path} is absent (the shared folder beside the repository)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 def load_documents(directory: Path) -> Documents:

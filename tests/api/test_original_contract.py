@@ -23,7 +23,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from swagger_server.app import create_app
-from tests.documents import REPO_ROOT
+from tests.documents import REPO_ROOT, require_shared
 from tests.fakes.receiver import Receiver
 from tests.jobs import AUTH, README_JOB, long_job_changes, submit, wait_for
 from tests.services import api_server, make_settings, service_env
@@ -126,8 +126,7 @@ def test_every_answer_of_a_lifecycle_validates_against_both_contracts(
 @pytest.fixture(scope="module")
 def generated_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Python client package generated from the original contract (openapi-python-client), importable."""
-    if not ORIGINAL.is_file():
-        pytest.skip(f"the original contract is absent at {ORIGINAL}")
+    require_shared(ORIGINAL)
     folder = tmp_path_factory.mktemp("generated")
     bin_dir = Path(sys.executable).parent
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from tests.central_db.support import user_token
-from tests.documents import SHARED_EXPORT, load_documents
+from tests.documents import SHARED_EXPORT, load_documents, require_shared
 from tests.fakes.eve_server import Fault
 from tests.jobs import AUTH, README_JOB, wait_for, without_timings
 
@@ -32,9 +32,7 @@ def test_job_on_generated_data_equals_the_sample_mode_result(central_client, fre
 
 
 def test_job_on_the_real_export_succeeds(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
-    if not SHARED_EXPORT.is_dir():
-        pytest.skip(f"shared central-DB export not found at {SHARED_EXPORT}")
-    fresh_eve.state.docs = load_documents(SHARED_EXPORT)
+    fresh_eve.state.docs = load_documents(require_shared(SHARED_EXPORT))
     headers = user_token(fresh_eve)
     names = sorted(d["name"] for d in fresh_eve.state.docs["dr_prosumers"])
     body = wait_for(central_client, submit(central_client, headers, dr_prosumers=names), timeout=60, headers=headers)

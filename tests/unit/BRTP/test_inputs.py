@@ -15,7 +15,7 @@ from BRTP.data.synthetic import REQUEST, flexgrid_dataset, synthetic_dataset
 from BRTP.data.tables import datapackage
 from BRTP.data.workbook import write_workbook
 from swagger_server.sample_data import DATAPACKAGE, SAMPLE_DIR, USER_SAMPLES
-from tests.documents import REPO_ROOT, build_job
+from tests.documents import REPO_ROOT, build_job, require_shared
 
 WORKBOOK = REPO_ROOT.parent / "shared" / "fixtures" / "BRTP Input.xlsx"
 PORTFOLIO_ARRAYS = ("baseload_kw", "curtailable_kw", "max_curtailment_kw", "curtailment_slope")
@@ -36,8 +36,7 @@ def assert_same_job(a: tuple[Portfolio, FlexRequest], b: tuple[Portfolio, FlexRe
 
 
 def test_the_flexgrid_workbook_gives_exactly_the_central_db_export(shared_docs) -> None:  # type: ignore[no-untyped-def]
-    if not WORKBOOK.is_file():
-        pytest.skip(f"{WORKBOOK} is absent")
+    require_shared(WORKBOOK)
     names = [doc["name"] for doc in shared_docs["dr_prosumers"]]
     from_export = build_job(shared_docs, names, "flex_request_1_High")
     from_workbook = load_dataset(WORKBOOK).job("flex_request_1_High", names)
