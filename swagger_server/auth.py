@@ -12,16 +12,18 @@
 
 import asyncio
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import httpx
 import structlog
+from cachetools import TTLCache
 
 logger = structlog.get_logger(__name__)
 
 SCOPE = "post_pricing"
+#: Token answers kept at most (per process).
+CACHE_SIZE = 10_000
 TokenInfo = dict[str, object]
 
 
@@ -59,7 +61,8 @@ class CachedRemoteCheck:
     def __init__(self, ask: Callable[[str, str, str], Awaitable[TokenInfo | None]], ttl_seconds: float) -> None:
         self._ask = ask
         self.ttl = ttl_seconds
-        self._cache: dict[tuple[str, str, str], tuple[float, TokenInfo | None]] = {}
+        # Bounded: a flood of random tokens evicts the oldest answers instead of growing the process.
+        self._cache: TTLCache[tuple[str, str, str], tuple[TokenInfo | None]] = TTLCache(CACHE_SIZE, ttl_seconds)
         self._inflight: dict[tuple[str, str, str], asyncio.Future[TokenInfo | None]] = {}
 
     async def check(self, token: str, method: str, path: str) -> TokenInfo | None:
@@ -68,9 +71,8 @@ class CachedRemoteCheck:
             return None
         key = (token, method.lower(), resource_of(path))
         cached = self._cache.get(key)
-        now = time.monotonic()
-        if cached and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached[0]
         pending = self._inflight.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._remember(key))
@@ -80,10 +82,7 @@ class CachedRemoteCheck:
 
     async def _remember(self, key: tuple[str, str, str]) -> TokenInfo | None:
         info = await self._ask(*key)
-        self._cache[key] = (time.monotonic() + self.ttl, info)
-        if len(self._cache) > 10000:
-            now = time.monotonic()
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        self._cache[key] = (info,)
         return info
 
 

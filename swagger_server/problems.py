@@ -7,6 +7,7 @@ plain 500 problem without a traceback (it is logged).
 
 import re
 
+import redis
 import structlog
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
@@ -77,6 +78,10 @@ class Utf8JSONBodyValidator(JSONRequestBodyValidator):
                 detail=f"the request body is not valid {self._encoding} JSON",
                 ext={"field": "body"},
             ) from exc
+        except RecursionError as exc:  # the parser's stack ran out: nesting no request needs
+            raise ProblemException(
+                status=400, title="Bad Request", detail="the request body is nested too deeply", ext={"field": "body"}
+            ) from exc
 
 
 #: Connexion's validators with the two above in place of its own.
@@ -108,6 +113,14 @@ def connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRes
     return problem(exc.status, exc.title or "Error", detail, type=exc.type, headers=exc.headers, ext=ext or None)
 
 
+def store_unavailable(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Redis (the job store and broker) does not answer: a 503 the client can retry, not a 500."""
+    logger.warning("http.store_unavailable", error=str(exc))
+    return problem(
+        503, "Service Unavailable", "the job store is unavailable; try again shortly", headers={"Retry-After": "5"}
+    )
+
+
 def unexpected_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Anything else: logged with its traceback, answered without one."""
     logger.error("http.unhandled_error", path=request.url.path if hasattr(request, "url") else "?", exc_info=exc)
@@ -119,4 +132,6 @@ def register_error_handlers(app: AsyncApp) -> None:
     for cls in STATUS:
         app.add_error_handler(cls, service_error)
     app.add_error_handler(ProblemException, connexion_problem)
+    app.add_error_handler(redis.ConnectionError, store_unavailable)
+    app.add_error_handler(redis.TimeoutError, store_unavailable)
     app.add_error_handler(Exception, unexpected_error)

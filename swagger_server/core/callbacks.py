@@ -129,8 +129,8 @@ def check_url(url: str, allowlist: Allowlist) -> Target:
 
 
 def webhook_secret(secret: str) -> bytes:
-    """The signing key: a Standard Webhooks ``whsec_<base64>`` secret, or the raw string."""
-    return base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
+    """The signing key of a Standard Webhooks ``whsec_<base64>`` secret (the settings refuse any other form)."""
+    return base64.b64decode(secret.removeprefix("whsec_"))
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -6,6 +6,8 @@ project reads ``os.environ`` (``make run``'s launcher and ``config/gunicorn.conf
 read this object too). Every variable is documented in ``.env.example``.
 """
 
+import base64
+import binascii
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -88,6 +90,22 @@ class Settings(BaseSettings):
     def _hard_limit_above_soft(self) -> "Settings":
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ValueError("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
+        return self
+
+    @model_validator(mode="after")
+    def _standard_webhooks_secret(self) -> "Settings":
+        """A callback secret must be ``whsec_<base64>``: other forms cannot be verified by official libraries."""
+        secret = self.callback_secret.get_secret_value()
+        if secret:
+            try:
+                valid = secret.startswith("whsec_") and bool(base64.b64decode(secret[6:], validate=True))
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "CALLBACK_SECRET must be a Standard Webhooks secret: whsec_ followed by a base64 key (make "
+                    "one: python -c \"import base64, os; print('whsec_' + base64.b64encode(os.urandom(24)).decode())\")"
+                )
         return self
 
     @property

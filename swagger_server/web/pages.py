@@ -28,9 +28,21 @@ DEFAULT_FORM = {
 }
 
 
+#: Our pages load nothing from elsewhere, run no script and may not be framed (clickjacking).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page from ``templates/``."""
-    return HTMLResponse(TEMPLATES.get_template(template).render(**context), status_code=status)
+    """A page from ``templates/``, with :data:`SECURITY_HEADERS`."""
+    return HTMLResponse(
+        TEMPLATES.get_template(template).render(**context), status_code=status, headers=SECURITY_HEADERS
+    )
 
 
 async def signed_in(request: Request) -> bool:
@@ -57,6 +69,10 @@ async def login_page(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     """``POST /login``: check the token once, keep it in an HttpOnly cookie."""
+    if not _same_origin(request):
+        settings = dependencies.current().settings
+        return render("login.html", status=403, next="/jobs", sample_data=settings.sample_data,
+                      error="A sign-in from another site is refused.")  # fmt: skip
     form = await request.form()
     token = str(form.get("token", "")).strip()
     target = str(form.get("next", "/jobs"))

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from tests.fakes.receiver import Receiver, Reply
 from tests.jobs import AUTH, submit, wait_for
@@ -51,7 +52,8 @@ def test_delivered_once_signed_with_the_clients_headers(client) -> None:  # type
     assert sent["authorization"] == "Bearer abc" and sent["x-trace"] == "t-1"
     assert sent["webhook-id"] == f"msg_{job_id}" and sent["host"] == f"127.0.0.1:{receiver.port}"
     assert sent["content-type"] == "application/json"
-    assert verify_signature(CALLBACK_SECRET, sent, got.body)
+    assert verify_signature(CALLBACK_SECRET, sent, got.body)  # the README's snippet
+    assert Webhook(CALLBACK_SECRET).verify(got.body, sent) == json.loads(got.body)  # the official verifier
     assert abs(int(sent["webhook-timestamp"]) - time.time()) < 60
     payload = json.loads(got.body)
     assert payload == {k: v for k, v in job["result"].items() if k != "callback_result"}

@@ -8,6 +8,7 @@ import time
 from email.utils import formatdate
 
 import httpx
+import pytest
 
 from swagger_server.core.callbacks import Allowlist, DeliveryPolicy, build_headers, parse_retry_after, sign
 from swagger_server.core.settings import Settings
@@ -53,10 +54,17 @@ def test_signature_follows_standard_webhooks() -> None:
 
 
 def test_client_headers_cannot_override_ours() -> None:
+    secret = "whsec_" + base64.b64encode(b"s" * 24).decode()
     headers = build_headers(
-        {"webhook-signature": "v1,forged", "Content-Length": "3", "host": "x", "X-Ok": "1"}, "msg_2", 1, b"{}", "s"
+        {"webhook-signature": "v1,forged", "Content-Length": "3", "host": "x", "X-Ok": "1"}, "msg_2", 1, b"{}", secret
     )
     assert headers["X-Ok"] == "1" and headers["webhook-id"] == "msg_2"
-    assert headers["webhook-signature"] == sign("s", "msg_2", 1, b"{}")
+    assert headers["webhook-signature"] == sign(secret, "msg_2", 1, b"{}")
     assert not any(k.lower() in ("content-length", "host") for k in headers)
     assert "webhook-signature" not in build_headers({}, "m", 1, b"{}", "")
+
+
+@pytest.mark.parametrize("secret", ["my-shared-secret", "whsec_not*base64", "whsec_"])
+def test_a_secret_official_verifiers_cannot_use_is_refused_at_start(secret: str) -> None:
+    with pytest.raises(ValueError, match="CALLBACK_SECRET must be a Standard Webhooks secret: whsec_"):
+        Settings(_env_file=None, callback_secret=secret)  # type: ignore[call-arg]
