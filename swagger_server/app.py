@@ -1,5 +1,6 @@
 """The Connexion 3 application, routed from ``swagger/pricing.yml``."""
 
+import ipaddress
 import logging
 import secrets
 from pathlib import Path
@@ -74,6 +75,15 @@ async def development_token(request: Request) -> JSONResponse:
     )
 
 
+def _client_in(request: Request, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """True if the client's address (after the trusted proxy's X-Forwarded-For) is in one of ``networks``."""
+    try:
+        address = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the app and its dependencies for ``settings`` (defaults: the environment)."""
     settings = settings or get_settings()
@@ -107,8 +117,18 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     registry = CollectorRegistry()
     registry.register(MetricsCollector(store.redis, settings.celery_queue))
 
+    scrapers = [
+        ipaddress.ip_network(n.strip(), strict=False) for n in settings.metrics_networks.split(",") if n.strip()
+    ]
+    scrape_token = settings.metrics_token.get_secret_value()
+
     async def metrics(request: Request) -> Response:
-        """Prometheus text format (not in the API contract: operational, like Flower)."""
+        """Prometheus text format, for METRICS_NETWORKS or the METRICS_TOKEN bearer (operational, like Flower)."""
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not ((scrape_token and secrets.compare_digest(given, scrape_token)) or _client_in(request, scrapers)):
+            body = {"type": "about:blank", "title": "Forbidden", "status": 403,
+                    "detail": "metrics are for METRICS_NETWORKS or the METRICS_TOKEN bearer"}  # fmt: skip
+            return JSONResponse(body, status_code=403, media_type="application/problem+json")
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])

@@ -19,6 +19,9 @@ from tests.documents import REPO_ROOT
 
 SYSTEM_REDIS = "redis://127.0.0.1:6379/15"
 
+#: The bearer that reads /metrics in the tests (the in-process client has no IP address).
+METRICS_TOKEN = "test-metrics-token"
+
 #: Callback delivery of the test worker: signed, short timeouts, fast retries for at most 20 s.
 CALLBACK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CALLBACK_TEST_SETTINGS = {
@@ -34,7 +37,12 @@ CALLBACK_TEST_SETTINGS = {
 def make_settings(redis_url: str, sample_dir: Path, queue: str, **overrides: object) -> Settings:
     """Settings of an in-process app for the tests."""
     values: dict[str, Any] = dict(
-        redis_url=redis_url, sample_data=True, sample_data_dir=sample_dir, celery_queue=queue, validate_responses=True
+        redis_url=redis_url,
+        sample_data=True,
+        sample_data_dir=sample_dir,
+        celery_queue=queue,
+        validate_responses=True,
+        metrics_token=METRICS_TOKEN,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' init-only option

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     job_retention_days: int = Field(default=30, ge=1)
     max_horizon_days: int = 7
 
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="bearer token that may read /metrics from anywhere; empty: none"
+    )
+    metrics_networks: str = Field(
+        default="127.0.0.0/8,::1/128", description="client networks that may read /metrics without the token"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     debug: bool = Field(default=False, description="store tracebacks of internal failures in job results")

@@ -7,13 +7,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from swagger_server.app import create_app
 from tests.jobs import AUTH, README_JOB, submit, wait_for
-from tests.services import celery_worker, make_settings, service_env
+from tests.services import METRICS_TOKEN, celery_worker, make_settings, service_env
 
 pytestmark = pytest.mark.integration
 
 
 def scrape(client) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     samples = {}
     for family in text_string_to_metric_families(response.text):
@@ -66,3 +66,10 @@ def test_worker_logs_are_json_lines_with_the_job_id(redis_url, service_sample_di
     events = {r["event"].split()[0] for r in mine}
     assert {"job.prepared", "solve.done", "job.succeeded"} <= events, events
     assert all({"timestamp", "level", "logger", "task_id"} <= set(r) for r in mine)
+
+
+def test_metrics_are_for_the_configured_networks_or_the_token(client) -> None:  # type: ignore[no-untyped-def]
+    refused = client.get("/metrics")  # the in-process client has no address in METRICS_NETWORKS
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).status_code == 200
