@@ -51,6 +51,22 @@ return 0
 """
 
 
+# Create a job and claim its idempotency key in one step, so no reader ever sees a key without its job.
+# KEYS: the job's hash, the jobs index, [the idempotency key]. ARGV: job id, submit time (score),
+# key lifetime (s), the claim, then the hash's field/value pairs.
+# Returns the earlier claim when the key was taken (nothing is written), else nil.
+_CREATE = """
+if #KEYS == 3 then
+  local earlier = redis.call('GET', KEYS[3])
+  if earlier then return earlier end
+  redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return false
+"""
+
+
 def fingerprint(body: JsonObject) -> str:
     """A stable hash of a request body, to tell a repeated request from a different one."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -83,6 +99,7 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self.metrics = JobMetrics(client)
         self._transition = client.register_script(_TRANSITION)
+        self._create = client.register_script(_CREATE)
 
     @classmethod
     def from_url(cls, url: str, retention_days: int) -> "JobStore":
@@ -100,29 +117,32 @@ class JobStore:
         Returns the job and whether it was created. Raises
         :class:`JobConflictError` when the key was used with a different body.
         """
+        request_fingerprint = fingerprint(record.request.to_json())
+        keys = [JOB_KEY.format(record.job_id), JOBS_INDEX]
         if idempotency_key:
-            key = IDEMPOTENCY_KEY.format(hashlib.sha256(idempotency_key.encode()).hexdigest())
-            claim = json.dumps({"job_id": record.job_id, "fingerprint": fingerprint(record.request.to_json())})
-            if not self.redis.set(key, claim, nx=True, ex=self.retention_seconds):
-                earlier = json.loads(self.redis.get(key) or "{}")
-                if earlier.get("fingerprint") != fingerprint(record.request.to_json()):
-                    raise JobConflictError(
-                        "this Idempotency-Key was already used with a different request body", field="Idempotency-Key"
-                    )
-                return self.get(earlier["job_id"]), False
-        submitted = datetime.fromisoformat(record.submitted_at).timestamp()
-        with self.redis.pipeline() as pipe:
-            pipe.hset(
-                JOB_KEY.format(record.job_id),
-                mapping={
-                    "status": record.state.value,
-                    "request": json.dumps(record.request.to_json()),
-                    "submitted_at": record.submitted_at,
-                    "progress": record.progress,
-                },
-            )
-            pipe.zadd(JOBS_INDEX, {record.job_id: submitted})
-            pipe.execute()
+            keys.append(IDEMPOTENCY_KEY.format(hashlib.sha256(idempotency_key.encode()).hexdigest()))
+        fields = {
+            "status": record.state.value,
+            "request": json.dumps(record.request.to_json()),
+            "submitted_at": record.submitted_at,
+            "progress": str(record.progress),
+        }
+        claim = json.dumps({"job_id": record.job_id, "fingerprint": request_fingerprint})
+        args: list[str | float | int] = [
+            record.job_id,
+            datetime.fromisoformat(record.submitted_at).timestamp(),
+            self.retention_seconds,
+            claim,
+        ]
+        args += [value for pair in fields.items() for value in pair]
+        earlier = self._create(keys=keys, args=args)
+        if earlier is not None:
+            seen = json.loads(earlier)
+            if seen.get("fingerprint") != request_fingerprint:
+                raise JobConflictError(
+                    "this Idempotency-Key was already used with a different request body", field="Idempotency-Key"
+                )
+            return self.get(seen["job_id"]), False
         self.metrics.job_submitted()
         return record, True
 

@@ -105,3 +105,22 @@ def test_a_failing_gamma_fails_the_job_naming_it(redis_url: str, service_sample_
     record = store.get(job_id)
     assert record.state is JobState.FAILED
     assert record.error == "solving gamma 4: PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0"
+
+
+def test_concurrent_submits_with_one_idempotency_key_make_one_job_and_every_answer_reads(redis_url: str) -> None:
+    """The key and the record are written in one step: no caller ever gets a key whose job is not there yet."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = JobStore.from_url(redis_url, retention_days=1)
+    key = f"retry-{uuid.uuid4()}"
+    request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4})
+
+    def submit_once(_: int) -> tuple[str, bool]:
+        record = JobRecord(job_id=str(uuid.uuid4()), state=JobState.QUEUED, request=request, submitted_at=utc_now())
+        stored, created = store.create(record, key)
+        return store.get(stored.job_id).job_id, created
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(submit_once, range(60)))
+    assert len({job_id for job_id, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
