@@ -6,7 +6,7 @@ Starts, as child processes:
    (default 6399), data kept under ``EMBEDDED_REDIS_DIR`` (default ``var/redis``;
    append-only file, so jobs and results survive a restart) -- unless
    ``REDIS_URL`` is set;
-2. one Celery worker;
+2. one Celery worker for the solves and one (a thread pool) for callback deliveries;
 3. the API on ``PORT`` (default 8080).
 
 Settings come from the one :class:`~swagger_server.core.settings.Settings`
@@ -61,10 +61,19 @@ def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1
 
 
 def worker_command(name: str = "pricing", log_level: str = "INFO", concurrency: int = 1) -> list[str]:
-    """``celery -A workers.tasks worker`` as ``make run``, the tests and the benchmarks start it."""
+    """``celery -A workers.tasks worker`` as ``make run``, the tests and the benchmarks start it (the solve queue)."""
     return [
         sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--concurrency", str(concurrency),
         "--loglevel", log_level, "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+
+
+def callback_worker_command(queue: str, log_level: str = "INFO", threads: int = 8) -> list[str]:
+    """The callback deliveries' own worker: a pool of threads (deliveries wait on the network, not the CPU)."""
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--queues", queue, "--pool", "threads",
+        "--concurrency", str(threads), "--loglevel", log_level, "--hostname", "callbacks@%h",
+        "--without-mingle", "--without-gossip",
     ]  # fmt: skip
 
 
@@ -204,6 +213,8 @@ def main() -> int:
             logger.info("launcher.embedded_redis", port=port, data_dir=str(settings.embedded_redis_dir))
         worker = subprocess.Popen(worker_command(log_level=settings.log_level), env=env, start_new_session=True)
         processes.append(("worker", worker))
+        deliveries = callback_worker_command(settings.callback_queue, settings.log_level)
+        processes.append(("callbacks", subprocess.Popen(deliveries, env=env, start_new_session=True)))
         processes.append(("api", subprocess.Popen(api_command(), env=env, start_new_session=True)))
         logger.info(
             "launcher.started",

@@ -17,6 +17,7 @@ from tests.documents import SHARED_EXPORT, Documents, load_documents, require_sh
 from tests.services import (
     CALLBACK_TEST_SETTINGS,
     SYSTEM_REDIS,
+    callback_worker,
     celery_worker,
     make_settings,
     redis_answers,
@@ -87,9 +88,9 @@ def worker(
     redis_url: str, service_sample_dir: Path, queue_name: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
     """One real Celery worker process on the test Redis."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    folder = tmp_path_factory.mktemp("worker")
     env = service_env(redis_url, service_sample_dir, queue_name, **CALLBACK_TEST_SETTINGS)
-    with celery_worker(env, log) as process:
+    with celery_worker(env, folder / "worker.log") as process, callback_worker(env, folder / "callbacks.log"):
         yield process
 
 

@@ -14,7 +14,15 @@ from typing import Any
 import redis
 
 from swagger_server.core.settings import Settings
-from swagger_server.embedded import answers_health, api_command, free_port, running, worker_command, worker_ready
+from swagger_server.embedded import (
+    answers_health,
+    api_command,
+    callback_worker_command,
+    free_port,
+    running,
+    worker_command,
+    worker_ready,
+)
 from tests.documents import REPO_ROOT
 
 SYSTEM_REDIS = "redis://127.0.0.1:6379/15"
@@ -31,6 +39,7 @@ CALLBACK_TEST_SETTINGS = {
     "CALLBACK_RETRY_BASE": "0.3",
     "CALLBACK_RETRY_CAP": "2",
     "CALLBACK_RETRY_TOTAL": "20",
+    "CALLBACK_ATTEMPT_DEADLINE": "3",
 }
 
 
@@ -43,6 +52,7 @@ def make_settings(redis_url: str, sample_dir: Path, queue: str, **overrides: obj
         celery_queue=queue,
         validate_responses=True,
         metrics_token=METRICS_TOKEN,
+        callback_queue=f"{queue}-callbacks",
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' init-only option
@@ -64,6 +74,7 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
         SAMPLE_DATA="1",
         SAMPLE_DATA_DIR=str(sample_dir),
         CELERY_QUEUE=queue,
+        CALLBACK_QUEUE=f"{queue}-callbacks",
         LOG_LEVEL="INFO",
         PYTHONPATH=str(REPO_ROOT),
     )
@@ -75,6 +86,14 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
 def celery_worker(env: dict[str, str], log_path: Path, name: str = "worker") -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery -A workers.tasks worker`` process, ready when yielded."""
     with running(worker_command(name), env, log_path, worker_ready(log_path), "worker") as process:
+        yield process
+
+
+@contextmanager
+def callback_worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The callback deliveries' own worker (thread pool) on ``env``'s CALLBACK_QUEUE, ready when yielded."""
+    command = callback_worker_command(env["CALLBACK_QUEUE"])
+    with running(command, env, log_path, worker_ready(log_path), "callback worker") as process:
         yield process
 
 

@@ -58,7 +58,14 @@ def deliver_step(job_id: str, store: JobStore, policy: DeliveryPolicy) -> float 
     else:
         payload = record.result  # PricingData; callback_result is the API's record of this delivery, not sent
         attempt = deliver_once(
-            target, payload, callback.headers or {}, delivery.webhook_id, policy.secret, policy.timeouts, utc_now()
+            target,
+            payload,
+            callback.headers or {},
+            delivery.webhook_id,
+            policy.secret,
+            policy.timeouts,
+            policy.deadline,
+            utc_now(),
         )
     delivery, delay = next_state(delivery, attempt, policy)
     store.record_callback(job_id, delivery, attempt.result_text())

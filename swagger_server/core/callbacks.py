@@ -15,6 +15,7 @@
   again: exponential backoff with jitter, ``Retry-After`` honoured, capped.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -175,19 +176,30 @@ def deliver_once(
     message_id: str,
     secret: str,
     timeouts: httpx.Timeout,
+    deadline: float,
     now: str,
 ) -> DeliveryAttempt:
-    """POST ``payload`` once to the checked address and classify the outcome."""
+    """POST ``payload`` once to the checked address and classify the outcome.
+
+    ``timeouts`` bound each connect and read; ``deadline`` bounds the whole
+    attempt, so a receiver that drips its answer a byte at a time is cut off.
+    """
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = build_headers(client_headers, message_id, int(time.time()), body, secret)
     headers["Host"] = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
     extensions = {"sni_hostname": target.host} if target.url.lower().startswith("https") else {}
-    try:
-        with httpx.Client(timeout=timeouts, follow_redirects=False) as client:
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=timeouts, follow_redirects=False) as client:
             request = client.build_request(
                 "POST", target.pinned_url, content=body, headers=headers, extensions=extensions
             )
-            response = client.send(request)
+            return await client.send(request)
+
+    try:
+        response = asyncio.run(asyncio.wait_for(post(), deadline))
+    except TimeoutError:
+        return DeliveryAttempt(at=now, outcome="retry", error=f"no complete answer within {deadline:g} s")
     except httpx.TimeoutException as exc:
         return DeliveryAttempt(at=now, outcome="retry", error=f"timeout ({type(exc).__name__})")
     except httpx.TransportError as exc:
@@ -215,6 +227,7 @@ class DeliveryPolicy:
     allowlist: Allowlist
     secret: str
     timeouts: httpx.Timeout
+    deadline: float
     retry_base: float
     retry_cap: float
     retry_total: float
@@ -226,6 +239,7 @@ class DeliveryPolicy:
             allowlist=Allowlist.parse(settings.callback_allowlist),
             secret=settings.callback_secret.get_secret_value(),
             timeouts=httpx.Timeout(settings.callback_read_timeout, connect=settings.callback_connect_timeout),
+            deadline=settings.callback_attempt_deadline,
             retry_base=settings.callback_retry_base,
             retry_cap=settings.callback_retry_cap,
             retry_total=settings.callback_retry_total,

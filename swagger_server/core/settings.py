@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     embedded_redis_port: int = Field(default=6399, description="port of the embedded Redis that `make run` starts")
     embedded_redis_dir: Path = Field(default=Path("var/redis"), description="data folder of that embedded Redis")
     celery_queue: str = "pricing"
+    callback_queue: str = Field(
+        default="pricing-callbacks",
+        description="queue of callback deliveries (their own workers: a slow receiver holds no solve)",
+    )
 
     central_db_base_url: str = "https://db.flexgrid-project.eu"
     central_db_client_id: str = ""
@@ -58,6 +62,9 @@ class Settings(BaseSettings):
     )
     callback_connect_timeout: float = Field(default=3.0, gt=0)
     callback_read_timeout: float = Field(default=10.0, gt=0)
+    callback_attempt_deadline: float = Field(
+        default=30.0, gt=0, description="seconds one delivery attempt may take in all (a slow sender is cut off)"
+    )
     callback_retry_base: float = Field(default=10.0, gt=0, description="first retry delay (s), doubled per attempt")
     callback_retry_cap: float = Field(default=900.0, gt=0, description="longest delay between two attempts (s)")
     callback_retry_total: float = Field(default=3600.0, ge=0, description="give up once the delays add up to this (s)")

@@ -28,6 +28,8 @@ def celery_app(settings: Settings) -> Celery:
     transport = {"visibility_timeout": settings.visibility_timeout}
     app.conf.update(
         task_default_queue=settings.celery_queue,
+        # Deliveries wait on other people's servers: their own queue and workers, so none holds a solve.
+        task_routes={DELIVER_CALLBACK_TASK: {"queue": settings.callback_queue}},
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",

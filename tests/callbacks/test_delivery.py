@@ -133,3 +133,31 @@ def test_slow_receiver_times_out_and_is_retried(client) -> None:  # type: ignore
 def test_jobs_without_callback_have_no_delivery(client) -> None:  # type: ignore[no-untyped-def]
     job = wait_for(client, submit(client, callback=None))
     assert "callback" not in job and "callback_result" not in job["result"]
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_and_the_attempt_recorded(client) -> None:  # type: ignore[no-untyped-def]
+    """Each read arrives within the read timeout (1 s), but the whole answer would take 10 s: the 3 s deadline ends it."""
+    with Receiver() as receiver:
+        receiver.replies = [Reply(status=200, body="x" * 20, drip=0.5)]
+        job_id = submit(client, callback={"url": receiver.url()})
+        job = wait_for(
+            client,
+            job_id,
+            states=("succeeded",),
+            timeout=60,
+            predicate=lambda b: len(b.get("callback", {}).get("attempts", [])) >= 2,
+        )
+    first = job["callback"]["attempts"][0]
+    assert first["outcome"] == "retry" and first["error"] == "no complete answer within 3 s"
+    assert job["callback"]["state"] in ("pending", "delivered")  # retried after the cut-off
+
+
+def test_a_slow_receiver_holds_no_solve(client) -> None:  # type: ignore[no-untyped-def]
+    """Deliveries have their own queue and workers: a job submitted while a receiver hangs finishes at once."""
+    with Receiver() as receiver:
+        receiver.replies = [Reply(status=200, delay=8)]
+        slow = submit(client, callback={"url": receiver.url()})
+        wait_for(client, slow, states=("succeeded",))  # its delivery now waits on the receiver
+        started = time.monotonic()
+        quick = wait_for(client, submit(client), timeout=30)
+        assert quick["state"] == "succeeded" and time.monotonic() - started < 5

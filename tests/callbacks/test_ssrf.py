@@ -71,7 +71,7 @@ def test_refused_at_delivery_time_without_any_connection(receiver, redis_url) ->
     store.create(JobRecord(job_id=job_id, state=JobState.QUEUED, request=request, submitted_at=utc_now()))
     store.mark_started(job_id)
     store.mark_success(job_id, {"plots": {}, "raw_data": {}, "warnings": []})
-    policy = DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1.0), 0.1, 1.0, 5.0)
+    policy = DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1.0), 5.0, 0.1, 1.0, 5.0)
     assert deliver_step(job_id, store, policy) is None
     delivery = store.get(job_id).callback
     assert delivery is not None and delivery.state == "failed" and "non-public" in (delivery.reason or "")

@@ -13,7 +13,8 @@ def test_compose_file_matches_the_compose_spec() -> None:
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     jsonschema.Draft7Validator(schema).validate(compose)
     services = compose["services"]
-    assert set(services) == {"redis", "api", "worker", "flower"}
+    assert set(services) == {"redis", "api", "worker", "callbacks", "flower"}
+    assert services["callbacks"]["command"][3:7] == ["worker", "--queues", "pricing-callbacks", "--pool"]
     assert services["worker"]["deploy"]["replicas"] == 2
     assert services["api"]["command"][:3] == ["gunicorn", "-c", "config/gunicorn.conf.py"]
     for name in ("api", "worker", "flower"):

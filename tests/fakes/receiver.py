@@ -14,6 +14,8 @@ class Reply:
 
     status: int = 200
     delay: float = 0.0
+    #: Seconds between the bytes of the body (0: all at once): a receiver that drips its answer.
+    drip: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: str = "thanks"
 
@@ -84,7 +86,12 @@ class Receiver:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if not reply.drip:
+                        self.wfile.write(payload)
+                    for byte in payload if reply.drip else b"":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(reply.drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 

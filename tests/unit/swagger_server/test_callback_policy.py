@@ -20,6 +20,7 @@ def test_default_schedule_is_about_an_hour() -> None:
         Allowlist.parse([]),
         "",
         httpx.Timeout(1),
+        settings.callback_attempt_deadline,
         settings.callback_retry_base,
         settings.callback_retry_cap,
         settings.callback_retry_total,
