@@ -78,8 +78,7 @@ class SlotSchurIpm:
         # throughout) and no interior; its energy dual would be unbounded. It leaves the system: its
         # power moves to the balance rows' right-hand side.
         devices = portfolio.devices
-        room = devices.power_cap_kw * (devices.deadline - devices.start + 1) * dt
-        fixed_device = devices.energy_kwh(dt) >= room * (1.0 - FIXED_TOLERANCE)
+        fixed_device = devices.energy_kwh(dt) >= devices.room_kwh(dt) * (1.0 - FIXED_TOLERANCE)
         y_full = layout.blocks[1]
         assert y_full.name == "y" and y_full.device is not None
         fixed_cell = fixed_device[y_full.device]

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from BRTP.data.portfolio import Devices, FlexRequest, Portfolio, SlotGrid
 from BRTP.data.source_tables import SourceTable, first_duplicate
 from BRTP.data.timestamps import parse_timestamp
-from BRTP.data.validate import QUANTITY_TOL_KW
+from BRTP.data.validate import QUANTITY_TOL_KW, check_energy_fits
 from BRTP.errors import InfeasibleJobError, InputFileError, InvalidInputError, Location
 
 FloatArray = NDArray[np.float64]
@@ -270,13 +270,7 @@ class Dataset:
             delay_price=table.delay_price[kept],
             power_cap_kw=cap,
         )
-        energy = devices.energy_kwh(grid.dt_hours)
-        room = devices.power_cap_kw * (devices.deadline - devices.start + 1) * grid.dt_hours
-        for d in np.flatnonzero(energy > room + 1e-9):
-            raise InfeasibleJobError(
-                f"device {devices.names[d]}: needs {energy[d]:.4g} kWh but can take at most "
-                f"{room[d]:.4g} kWh before its deadline at {devices.power_cap_kw[d]} kW"
-            )
+        check_energy_fits(devices, grid.dt_hours)
         return devices
 
     def _job_request(self, name: str, a: int, b: int) -> FlexRequest:

@@ -20,6 +20,7 @@ from BRTP.data.portfolio import Devices, FlexRequest, Portfolio, SlotGrid
 from BRTP.data.timestamps import parse_timestamp
 from BRTP.data.validate import (
     QUANTITY_TOL_KW,
+    check_energy_fits,
     check_request_prices_fall,
     curve_steps,
     finite_number,
@@ -229,7 +230,7 @@ def _parse_devices(
         delay_price=np.array([r["delay_price"] for r in rows], dtype=np.float64),
         power_cap_kw=np.array([r["cap"] for r in rows], dtype=np.float64),
     )
-    _check_energy_fits(devices, dt)
+    check_energy_fits(devices, dt)
     return devices
 
 
@@ -304,16 +305,6 @@ def _device_row(
         "delay_price": prices.pop(),
         "cap": cap,
     }
-
-
-def _check_energy_fits(devices: Devices, dt: float) -> None:
-    energy = devices.energy_kwh(dt)
-    room = devices.power_cap_kw * (devices.deadline - devices.start + 1) * dt
-    for d in np.flatnonzero(energy > room + 1e-9):
-        raise InfeasibleJobError(
-            f"device {devices.names[d]}: needs {energy[d]:.4g} kWh but can take at most "
-            f"{room[d]:.4g} kWh before its deadline at {devices.power_cap_kw[d]} kW"
-        )
 
 
 def portfolio_from_documents(

@@ -82,6 +82,10 @@ class Devices:
         """``E_d = sum_t P[d, t] * dt``."""
         return np.asarray(self.profile_kw.sum(axis=1) * dt_hours, dtype=np.float64)
 
+    def room_kwh(self, dt_hours: float) -> FloatArray:
+        """Most energy a device can take before its deadline: ``Pmax_d * (l_d - s_d + 1) * dt``."""
+        return np.asarray(self.power_cap_kw * (self.deadline - self.start + 1) * dt_hours, dtype=np.float64)
+
     def window_mask(self, n_slots: int) -> NDArray[np.bool_]:
         """``(D, T)`` mask of the slots where a device may run: ``s_d <= t <= l_d``."""
         t = np.arange(n_slots)

@@ -7,7 +7,10 @@ Each check raises :class:`~BRTP.errors.InvalidInputError` or
 import math
 from collections.abc import Sequence
 
-from BRTP.errors import InvalidInputError
+import numpy as np
+
+from BRTP.data.portfolio import Devices
+from BRTP.errors import InfeasibleJobError, InvalidInputError
 
 #: Tolerance (kW) for comparing quantities read from documents.
 QUANTITY_TOL_KW = 1e-9
@@ -129,3 +132,13 @@ def check_request_prices_fall(steps: list[tuple[float, float]], where: str) -> N
                 f"{previous_price} to {price} at step {k}"
             )
         previous_price, previous_quantity = price, quantity
+
+
+def check_energy_fits(devices: Devices, dt: float) -> None:
+    """Every device's energy fits before its deadline at its power cap (``E_d <= room_d``); else no schedule exists."""
+    energy, room = devices.energy_kwh(dt), devices.room_kwh(dt)
+    for d in np.flatnonzero(energy > room + 1e-9):
+        raise InfeasibleJobError(
+            f"device {devices.names[d]}: needs {energy[d]:.4g} kWh but can take at most "
+            f"{room[d]:.4g} kWh before its deadline at {devices.power_cap_kw[d]} kW"
+        )
