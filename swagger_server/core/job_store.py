@@ -32,18 +32,28 @@ from swagger_server.core.workspace import JobWorkspace
 
 JOB_KEY = "pricing:job:{}"
 JOBS_INDEX = "pricing:jobs"
+#: Per-state indexes: ``pricing:jobs:<stored state>`` (sorted sets by submit time).
+STATE_INDEX = "pricing:jobs:"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
 IMAGE_KEY = "pricing:image:{}:{}"
 SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error"]
 
 # Set fields only if the current status is one of ARGV[1] (comma-separated).
 # Returns 1 when applied, 0 when the status forbids it, -1 when the job is unknown.
+# KEYS: the job's hash, the per-state index prefix. ARGV: the allowed states, the job id, then field/value pairs.
+# A new status also moves the job from its old state's index to the new one's.
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return -1 end
 for allowed in string.gmatch(ARGV[1], '[^,]+') do
   if current == allowed then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+    redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+    local new = redis.call('HGET', KEYS[1], 'status')
+    if new ~= current then
+      local score = redis.call('HGET', KEYS[1], 'submitted_ts')
+      redis.call('ZREM', KEYS[2] .. current, ARGV[2])
+      if score then redis.call('ZADD', KEYS[2] .. new, score, ARGV[2]) end
+    end
     return 1
   end
 end
@@ -52,17 +62,18 @@ return 0
 
 
 # Create a job and claim its idempotency key in one step, so no reader ever sees a key without its job.
-# KEYS: the job's hash, the jobs index, [the idempotency key]. ARGV: job id, submit time (score),
+# KEYS: the job's hash, the jobs index, its state's index, [the idempotency key]. ARGV: job id, submit time (score),
 # key lifetime (s), the claim, then the hash's field/value pairs.
 # Returns the earlier claim when the key was taken (nothing is written), else nil.
 _CREATE = """
-if #KEYS == 3 then
-  local earlier = redis.call('GET', KEYS[3])
+if #KEYS == 4 then
+  local earlier = redis.call('GET', KEYS[4])
   if earlier then return earlier end
-  redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
+  redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return false
 """
 
@@ -118,19 +129,21 @@ class JobStore:
         :class:`JobConflictError` when the key was used with a different body.
         """
         request_fingerprint = fingerprint(record.request.to_json())
-        keys = [JOB_KEY.format(record.job_id), JOBS_INDEX]
+        keys = [JOB_KEY.format(record.job_id), JOBS_INDEX, STATE_INDEX + record.state.value]
         if idempotency_key:
             keys.append(IDEMPOTENCY_KEY.format(hashlib.sha256(idempotency_key.encode()).hexdigest()))
+        submitted = datetime.fromisoformat(record.submitted_at).timestamp()
         fields = {
             "status": record.state.value,
             "request": json.dumps(record.request.to_json()),
             "submitted_at": record.submitted_at,
+            "submitted_ts": repr(submitted),
             "progress": str(record.progress),
         }
         claim = json.dumps({"job_id": record.job_id, "fingerprint": request_fingerprint})
         args: list[str | float | int] = [
             record.job_id,
-            datetime.fromisoformat(record.submitted_at).timestamp(),
+            submitted,
             self.retention_seconds,
             claim,
         ]
@@ -165,10 +178,10 @@ class JobStore:
         return JobState(str(value)) if value else None
 
     def _apply(self, job_id: str, allowed: tuple[JobState, ...], fields: dict[str, Any]) -> bool:
-        args = [",".join(s.value for s in allowed)]
+        args = [",".join(s.value for s in allowed), job_id]
         for name, value in fields.items():
             args += [name, "" if value is None else str(value)]
-        outcome = int(self._transition(keys=[JOB_KEY.format(job_id)], args=args))
+        outcome = int(self._transition(keys=[JOB_KEY.format(job_id), STATE_INDEX], args=args))
         if outcome < 0:
             raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
         return outcome == 1
@@ -223,30 +236,39 @@ class JobStore:
         return self.get(job_id)
 
     def list(self, state: JobState | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
-        """A page of jobs, newest first, optionally of one status; and the number matching."""
-        ids = [str(job_id) for job_id in self.redis.zrevrange(JOBS_INDEX, 0, -1)]
-        if not ids:
-            return [], 0
-        with self.redis.pipeline() as pipe:
-            for job_id in ids:
-                pipe.hget(JOB_KEY.format(job_id), "status")
-            statuses = pipe.execute()
-        expired = [job_id for job_id, s in zip(ids, statuses, strict=True) if s is None]
-        if expired:
-            self.redis.zrem(JOBS_INDEX, *expired)
-        matching = [
-            job_id
-            for job_id, s in zip(ids, statuses, strict=True)
-            if s is not None and (state is None or s == state.value)
-        ]
-        page = matching[offset : offset + limit]
-        records = []
-        for job_id in page:
-            try:
-                records.append(self.get(job_id, with_result=False))
-            except JobNotFoundError:
-                continue
-        return records, len(matching)
+        """A page of jobs, newest first, optionally of one state; and the number matching.
+
+        O(page): the index of that state (or of all jobs) is a sorted set by
+        submit time, kept by the same scripts that change a job's state. Jobs
+        expired since (their hash is gone) are dropped from the indexes when a
+        page meets them, and the page is filled up from further on.
+        """
+        index = STATE_INDEX + state.value if state is not None else JOBS_INDEX
+        records: list[JobRecord] = []
+        start = offset
+        while len(records) < limit:
+            ids = [str(i) for i in self.redis.zrevrange(index, start, start + limit - len(records) - 1)]
+            if not ids:
+                break
+            with self.redis.pipeline() as pipe:
+                for job_id in ids:
+                    pipe.hmget(JOB_KEY.format(job_id), SUMMARY_FIELDS)
+                rows = pipe.execute()
+            expired = [job_id for job_id, row in zip(ids, rows, strict=True) if row[0] is None]
+            if expired:
+                with self.redis.pipeline() as pipe:
+                    pipe.zrem(JOBS_INDEX, *expired)
+                    for each in JobState:
+                        pipe.zrem(STATE_INDEX + each.value, *expired)
+                    pipe.execute()
+            for job_id, row in zip(ids, rows, strict=True):
+                if row[0] is not None:
+                    raw = {
+                        name: str(value) for name, value in zip(SUMMARY_FIELDS, row, strict=True) if value is not None
+                    }
+                    records.append(record_from_hash(job_id, raw))
+            start += len(ids) - len(expired)
+        return records, int(self.redis.zcard(index))
 
     def image(self, job_id: str, name: str) -> bytes | None:
         """A rendered image cached with the job, if any."""

@@ -124,3 +124,29 @@ def test_concurrent_submits_with_one_idempotency_key_make_one_job_and_every_answ
         answers = list(pool.map(submit_once, range(60)))
     assert len({job_id for job_id, _ in answers}) == 1
     assert sum(created for _, created in answers) == 1
+
+
+def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(redis_url: str) -> None:
+    own_database = redis_url.rsplit("/", 1)[0] + "/14"  # an empty database: totals are this test's own
+    store = JobStore.from_url(own_database, retention_days=1)
+    store.redis.flushdb()
+    request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4})
+    ids = []
+    for k in range(7):
+        record = JobRecord(job_id=f"job-{k}", state=JobState.QUEUED, request=request, submitted_at=utc_now())
+        store.create(record)
+        ids.append(record.job_id)
+    for job_id in ids[:4]:
+        store.mark_started(job_id)
+    store.mark_failure(ids[0], "bad data")
+    store.revoke(ids[1])
+    running, total = store.list(JobState.RUNNING, 10, 0)
+    assert [r.job_id for r in running] == ["job-3", "job-2"] and total == 2
+    assert [r.job_id for r in store.list(JobState.QUEUED, 2, 1)[0]] == ["job-5", "job-4"]
+    assert [r.job_id for r in store.list(JobState.CANCELLED, 5, 0)[0]] == ["job-1"]
+    everything, total = store.list(None, 3, 0)
+    assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
+    store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
+    page, total = store.list(None, 3, 0)
+    assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
+    assert store.list(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
