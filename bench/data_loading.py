@@ -16,7 +16,6 @@ import argparse
 import json
 import multiprocessing
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.memory import peak_memory_mb
 from BRTP.data.dataset import Dataset
 from BRTP.data.load import load_dataset
 from BRTP.data.package import write_package
@@ -115,7 +115,7 @@ def _load(path: str, queue: "multiprocessing.Queue[tuple[float, float, int]]") -
     started = time.perf_counter()
     dataset = load_dataset(path)
     seconds = time.perf_counter() - started
-    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, dataset.n_users))
+    queue.put((seconds, peak_memory_mb(), dataset.n_users))
 
 
 def timed_load(path: Path) -> tuple[float, float, int]:

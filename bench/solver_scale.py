@@ -14,7 +14,6 @@ where both solved, and the peak memory of each size's process.
 import argparse
 import multiprocessing
 import platform
-import resource
 import time
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 import piqp
 import scipy.sparse as sp
 
+from bench.memory import peak_memory_mb
 from BRTP import BrtpOptions, PricingProblem
 from BRTP.data.synthetic import REQUEST, synthetic_dataset
 from BRTP.solve import CertifiedSolver
@@ -64,7 +64,7 @@ def measure(size: int, queue: "multiprocessing.Queue[dict[str, Any]]") -> None:
             "piqp": piqp_seconds,
             "piqp_solved": sum(t is not None for t in theirs),
             "deviation": deviation,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_mb": peak_memory_mb(),
         }
     )
 
