@@ -23,8 +23,9 @@ MODEL_CHOICES: dict[str, str] = {
     "ev_power_cap": "[compat] an EV's power cap is its charge_limit; a desired profile above it "
     "is spread under the cap, with a warning (§2).",
     "shifting": "[compat] fractional shifting: energy may spread over slots (§3).",
-    "lambda": "[choice] lambda[t] is the left derivative of V[t] at u[t], computed from the "
-    "primal solution after snapping u to breakpoints within breakpoint_snap_kw (§6).",
+    "lambda": "[choice] lambda[t] is the left derivative of V[t] at u[t], read from the link dual "
+    "(nu/gamma between or at the request prices); at gamma 0 or without duals, from u snapped to "
+    "breakpoints within breakpoint_snap_kw (§6).",
 }
 
 

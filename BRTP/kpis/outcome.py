@@ -12,6 +12,7 @@ from BRTP.kpis.welfare import (
     energy_cost_total,
     flex_quantity,
     marginal_value,
+    marginal_value_from_duals,
     rtp_price,
     user_load,
 )
@@ -64,7 +65,10 @@ def compute_outcome(problem: PricingProblem, solution: Solution, snap_kw: float)
     price = rtp_price(load, problem.profit_margin, a)
     price_desired = rtp_price(desired, problem.profit_margin, a)
     u = desired - load
-    lam = marginal_value(request, u, snap_kw)
+    if solution.link_dual is not None:
+        lam = marginal_value_from_duals(request, u, solution.link_dual, gamma, snap_kw)
+    else:  # a solver without duals (the HiGHS reference): the primal position, snapped to breakpoints
+        lam = marginal_value(request, u, snap_kw)
     bill = bills(portfolio, x, price, lam, gamma)
     uw = -bill - discomfort(portfolio, solution)
     tc = energy_cost_total(load, a, dt)

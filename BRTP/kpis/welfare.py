@@ -11,6 +11,8 @@ from BRTP.data.portfolio import FlexRequest, Portfolio
 from BRTP.solution import Solution
 
 FloatArray = NDArray[np.float64]
+#: Relative tolerance on ``nu / gamma`` when it is compared with request prices.
+DUAL_TOLERANCE = 1e-6
 
 
 def user_load(portfolio: Portfolio, solution: Solution) -> FloatArray:
@@ -48,6 +50,46 @@ def marginal_value(flex_request: FlexRequest, net_reduction_kw: FloatArray, snap
             continue
         k = int(np.searchsorted(breakpoints[t], u, side="left"))
         lam[t] = flex_request.prices[t, k] if k < n_steps else 0.0
+    return lam
+
+
+def marginal_value_from_duals(
+    flex_request: FlexRequest, net_reduction_kw: FloatArray, link_dual: FloatArray, gamma: float, snap_kw: float
+) -> FloatArray:
+    """``lambda[t]`` read from the structure: the link dual says which step ``u[t]`` is in (spec §6, §7.4).
+
+    With ``r = nu[t] / gamma`` (``nu`` per hour of slot), stationarity of the
+    request credits gives: ``r`` equal to a step's price when ``u`` lies in that
+    step, ``r`` strictly between two consecutive prices when ``u`` sits exactly
+    on the breakpoint between them, ``r = 0`` beyond ``Qmax``. So ``lambda``
+    (the left derivative of ``V`` at ``u``) is the smallest positive-width price
+    at least ``r`` -- whatever the portfolio's size, with no kW tolerance. Only
+    where ``r`` equals a price *and* ``u`` is at that step's left end (two
+    degeneracies at once) does the primal position decide, relative to the step.
+    Slots without a request, and gamma 0 (no dual information), use
+    :func:`marginal_value`.
+    """
+    lam = marginal_value(flex_request, net_reduction_kw, snap_kw)
+    if gamma <= 0:
+        return lam
+    widths, prices, first = flex_request.widths_kw, flex_request.prices, flex_request.first_price
+    breakpoints = flex_request.breakpoints_kw
+    for t in np.flatnonzero(widths.sum(axis=1) > 0):
+        steps = np.flatnonzero(widths[t] > 0)
+        step_prices = prices[t, steps]
+        r = float(link_dual[t]) / gamma
+        tol = DUAL_TOLERANCE * (1.0 + float(first[t]))
+        if r <= tol:  # nothing of the curve is valued at the margin: u at or beyond Qmax
+            u, q_max = float(net_reduction_kw[t]), float(breakpoints[t, steps[-1]])
+            lam[t] = 0.0 if u > q_max * (1 + 1e-9) + 1e-12 else step_prices[-1]
+            continue
+        at_least = np.flatnonzero(step_prices >= r - tol)
+        k = int(at_least[-1]) if len(at_least) else 0  # prices fall along the curve: the last one at least r
+        lam[t] = step_prices[k]
+        if abs(step_prices[k] - r) <= tol and k > 0:  # r is this step's price: inside it, or at its left end?
+            left_end = float(breakpoints[t, steps[k - 1]])
+            if float(net_reduction_kw[t]) <= left_end * (1 + 1e-9) + 1e-12:
+                lam[t] = step_prices[k - 1]
     return lam
 
 
