@@ -49,6 +49,11 @@ def test_body_larger_than_the_cap_is_a_413_problem(redis_url, service_sample_dir
     assert response.headers["content-type"] == "application/problem+json"
     assert "larger than 4096 bytes" in response.json()["detail"]
     assert client.post("/pricing", json={**README_JOB, "callback": None}, headers=AUTH).status_code == 201
+    # without Content-Length (chunked): the same 413, not a 400 from a body cut off mid-stream
+    chunked = client.post(
+        "/pricing", content=(b" " * 1024 for _ in range(10_000)), headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert chunked.status_code == 413 and "larger than 4096 bytes" in chunked.json()["detail"]
 
 
 def test_worker_logs_are_json_lines_with_the_job_id(redis_url, service_sample_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
