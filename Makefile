@@ -29,12 +29,13 @@ run: $(RUNTIME)
 test: lint
 	$(BIN)/python -m pytest
 
-## lint: ruff (check, format), mypy --strict on every package, the import-linter contracts (pyproject.toml)
+## lint: ruff (check, format), mypy --strict on every package, the import-linter contracts, bandit (pyproject.toml)
 lint: $(INSTALLED)
 	$(BIN)/ruff check BRTP swagger_server workers tests bench
 	$(BIN)/ruff format --check BRTP swagger_server workers tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r BRTP swagger_server workers
 
 ## test-fast: unit tests only (no Redis, worker or browser)
 test-fast: $(INSTALLED)

@@ -79,12 +79,12 @@ class SlotSchurIpm:
         # power moves to the balance rows' right-hand side.
         devices = portfolio.devices
         fixed_device = devices.energy_kwh(dt) >= devices.room_kwh(dt) * (1.0 - FIXED_TOLERANCE)
-        y_full = layout.blocks[1]
-        assert y_full.name == "y" and y_full.device is not None
-        fixed_cell = fixed_device[y_full.device]
+        y_full = next(b for b in layout.blocks if b.name == "y")
+        y_device = _device_index(y_full)
+        fixed_cell = fixed_device[y_device]
         self.y_fixed_value = y_full.upper[fixed_cell]
         self.y_fixed_slot = y_full.slot[fixed_cell]
-        self.y_fixed_device = y_full.device[fixed_cell]
+        self.y_fixed_device = y_device[fixed_cell]
         free_devices = np.flatnonzero(~fixed_device)
         new_index = np.full(devices.count, -1)
         new_index[free_devices] = np.arange(len(free_devices))
@@ -127,8 +127,7 @@ class SlotSchurIpm:
         self.b_cols, self.b_rows, self.b_coef = cat(balance_cols), cat(balance_rows), cat(balance_coef)
         self.l_cols, self.l_rows, self.l_coef = cat(link_cols), cat(link_rows), cat(link_coef)
         y_block = next(b for b in blocks if b.name == "y")
-        assert y_block.device is not None
-        self.y_cols, self.y_dev, self.y_slot = parts["y"], y_block.device, y_block.slot
+        self.y_cols, self.y_dev, self.y_slot = parts["y"], _device_index(y_block), y_block.slot
         self.l_of_slot = parts["L"]  # the aggregate load column of each slot
         self._parts = parts
         self.link_slots = link_slots
@@ -358,9 +357,16 @@ def _step(
     return min(1.0, fraction * min(ratios))
 
 
+def _device_index(block: VariableBlock) -> IntArray:
+    """The device of each cell of a per-device block (the device powers ``y``)."""
+    if block.device is None:
+        raise ValueError(f"variable block {block.name!r} is not indexed by device")
+    return block.device
+
+
 def _subset(block: VariableBlock, keep: NDArray[np.bool_], new_device: IntArray) -> VariableBlock:
     """The cells ``keep`` of the device-power block, devices renumbered by ``new_device``."""
-    assert block.device is not None
+    device = _device_index(block)
     return VariableBlock(
         name=block.name,
         shape=block.shape,
@@ -373,7 +379,7 @@ def _subset(block: VariableBlock, keep: NDArray[np.bool_], new_device: IntArray)
         slot=block.slot[keep],
         balance=block.balance,
         link=block.link,
-        device=new_device[block.device[keep]].astype(np.int64),
+        device=new_device[device[keep]].astype(np.int64),
     )
 
 

@@ -93,7 +93,8 @@ VALIDATORS = {
 
 def service_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """A :class:`ServiceError` as problem+json with its field."""
-    assert isinstance(exc, ServiceError)
+    if not isinstance(exc, ServiceError):  # registered for ServiceError only
+        raise exc
     status, title = next(v for k, v in STATUS.items() if isinstance(exc, k))
     ext = {"field": exc.field} if exc.field else None
     return problem(status, title, exc.detail, ext=ext)
@@ -101,7 +102,8 @@ def service_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 
 def connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Connexion's validation/auth problems, with ``field`` added where the message names one."""
-    assert isinstance(exc, ProblemException)
+    if not isinstance(exc, ProblemException):  # registered for ProblemException only
+        raise exc
     detail = str(exc.detail or exc.title or "")
     ext = dict(exc.ext or {})
     if isinstance(exc, BadRequestProblem):

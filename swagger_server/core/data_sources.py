@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import structlog
 
@@ -150,7 +150,7 @@ class CentralDbSource:
         UnknownNames([n for n in prosumers if n not in found], None if request else flex_request).raise_if_any(
             "the central DB"
         )
-        assert request is not None  # raise_if_any refused a missing one
+        request = cast(Document, request)  # raise_if_any has refused a missing one
         span = {"$gte": utc_z(start), "$lt": utc_z(end)}
         ids = [str(doc["_id"]) for doc in chosen]
         loads: list[Document] = []
