@@ -47,6 +47,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench.scale_out
 	$(BIN)/python -m bench.data_loading
 	$(BIN)/python -m bench.solver_scale
+	$(BIN)/python -m bench.load
 
 ## constraints: re-pin every transitive dependency after changing requirements*.txt
 constraints:
