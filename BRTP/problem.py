@@ -1,5 +1,6 @@
 """The inputs of one family of B-RTP QPs: everything but gamma (spec §2, §5)."""
 
+import math
 from dataclasses import dataclass
 
 from BRTP.data.portfolio import FlexRequest, Portfolio
@@ -32,6 +33,10 @@ class PricingProblem:
     energy_cost: float = DEFAULT_ENERGY_COST
 
     def __post_init__(self) -> None:
+        if not math.isfinite(self.profit_margin) or self.profit_margin < 0:
+            raise InvalidInputError(f"profit_margin: {self.profit_margin!r} is not a finite non-negative number")
+        if not math.isfinite(self.energy_cost) or self.energy_cost <= 0:
+            raise InvalidInputError(f"energy_cost: {self.energy_cost!r} is not a finite positive number")
         if self.flex_request.widths_kw.shape[0] != self.portfolio.n_slots:
             raise InvalidInputError(
                 f"flex request {self.flex_request.name} has {self.flex_request.widths_kw.shape[0]} slots, "

@@ -91,8 +91,6 @@ def run_brtp(
         Called with ``(done, total)`` after each gamma.
     """
     options = options or BrtpOptions()
-    if not math.isfinite(profit_margin) or profit_margin < 0:
-        raise InvalidInputError(f"profit_margin: {profit_margin!r} is not a finite non-negative number")
     problem = PricingProblem(portfolio, flex_request, profit_margin, options.energy_cost_eur_per_kw2h)
     ordered = normalise_gammas(gammas)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from BRTP import InvalidInputError, normalise_gammas, plots, raw_data, run_brtp
+from BRTP.problem import PricingProblem
 from BRTP.report.series import ratio_to_reference
 from tests.documents import build_job
 from tests.unit.BRTP.random_portfolio import random_job
@@ -112,3 +113,13 @@ def test_negative_profit_margin_is_rejected() -> None:
     portfolio, request, _ = random_job(5)
     with pytest.raises(InvalidInputError, match="profit_margin"):
         run_brtp(portfolio, request, -0.1, [1.0])
+
+
+@pytest.mark.parametrize(
+    ("margin", "energy_cost", "field"), [(float("nan"), 0.03, "profit_margin"), (0.2, 0.0, "energy_cost")]
+)
+def test_the_problem_itself_refuses_bad_parameters(margin: float, energy_cost: float, field: str) -> None:
+    """Every caller (the workers build the problem directly) gets the same check."""
+    portfolio, request, _ = random_job(5)
+    with pytest.raises(InvalidInputError, match=field):
+        PricingProblem(portfolio, request, margin, energy_cost)
