@@ -6,12 +6,14 @@
 2. :func:`plan_chunks` splits the gammas into solve tasks (decided here only);
    :func:`solve_chunk` (one task per chunk, on any worker) loads the parsed
    job, sets the QP up once, solves its gammas and stores each one's KPIs and
-   the job's progress. A revoked job stops after the current gamma.
-3. :func:`assemble_job` (one task, after every chunk): build plots and raw
-   data from the stored KPIs, store the result, mark the job SUCCESS.
+   the job's progress. A revoked job stops after the current gamma. It says
+   whether every gamma of the job is now stored: the task that sees so sends
+   the assembly (a redelivered task may send it twice; the second does nothing).
+3. :func:`assemble_job` (one task): build plots and raw data from the stored
+   KPIs, store the result, mark the job SUCCESS.
 
 These are plain functions of the stores and the data source;
-:mod:`workers.tasks` wires them into Celery (a chord). They are idempotent: a
+:mod:`workers.tasks` wires them into Celery. They are idempotent: a
 redelivered task finds the job's state and the stored gammas and does no harm.
 :func:`guarded` is the task boundary every step runs inside.
 """
@@ -39,6 +41,7 @@ from BRTP import (
     solve_gammas,
 )
 from BRTP.data.serialize import job_from_bytes, job_to_bytes
+from swagger_server.core.central_db import CentralDbUnavailable
 from swagger_server.core.data_sources import DataSource
 from swagger_server.core.errors import DataSourceError
 from swagger_server.core.job_store import JobStore
@@ -56,12 +59,24 @@ class JobCancelled(Exception):
     """The job was revoked while it ran; the worker stops after the current gamma."""
 
 
-def guarded(job_id: str, store: JobStore, what: str, soft_time_limit: int, work: Callable[[], T]) -> T | None:
+def guarded(
+    job_id: str,
+    store: JobStore,
+    what: str,
+    soft_time_limit: int,
+    work: Callable[[], T],
+    *,
+    retry_unavailable: bool = False,
+) -> T | None:
     """The task boundary: run ``work``; any exception ends the job FAILURE with a message a user can act on.
 
     The only place that catches every exception: it logs it and stores the
     traceback with the job (the API shows it only when DEBUG is on); other
     jobs go on. Returns what ``work`` returned, or None if it raised.
+    Transient Redis/broker errors are re-raised for the task to retry (if
+    they outlast the retries, the sweeper finds the job); so is an
+    unreachable central DB while ``retry_unavailable`` (the task has retries
+    left), after which it fails the job with the client's message.
     """
     try:
         return work()
@@ -70,6 +85,12 @@ def guarded(job_id: str, store: JobStore, what: str, soft_time_limit: int, work:
     except TRANSIENT_ERRORS as exc:
         logger.warning("job.transient_error", job_id=job_id, error=str(exc))
         raise
+    except CentralDbUnavailable as exc:
+        if retry_unavailable:
+            logger.warning("job.data_source_unavailable", job_id=job_id, error=str(exc), retry=True)
+            raise
+        logger.info("job.failed", job_id=job_id, error=str(exc))
+        store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except (BrtpError, DataSourceError) as exc:
         logger.info("job.failed", job_id=job_id, error=str(exc))
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
@@ -112,7 +133,7 @@ def prepare_job(job_id: str, store: JobStore, workspace: JobWorkspace, source: D
     return gammas
 
 
-def plan_chunks(n_gammas: int, gammas_per_task: int) -> list[list[int]]:
+def plan_chunks(indices: list[int], gammas_per_task: int) -> list[list[int]]:
     """Gamma indices per solve task, in order: ``gammas_per_task`` each (the last may have fewer).
 
     One gamma per task spreads a job over every free worker; larger chunks
@@ -120,18 +141,21 @@ def plan_chunks(n_gammas: int, gammas_per_task: int) -> list[list[int]]:
     for each of its gammas).
     """
     size = max(1, gammas_per_task)
-    return [list(range(start, min(start + size, n_gammas))) for start in range(0, n_gammas, size)]
+    return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
-def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> None:
-    """Solve the job's gammas at ``indices`` (skipping any already stored) and record progress."""
+def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> bool:
+    """Solve the job's gammas at ``indices`` (skipping any already stored) and record progress.
+
+    Returns True when every gamma of the running job is stored (time to assemble).
+    """
     if store.state(job_id) is not JobState.RUNNING:
-        return
+        return False
     gammas = workspace.gammas(job_id)
     todo = [i for i in indices if i not in workspace.done(job_id)]
     data = workspace.load_input(job_id)
     if not todo or data is None:
-        return
+        return data is not None and len(workspace.done(job_id)) == len(gammas)
     portfolio, flex_request = job_from_bytes(data)
     request = store.get(job_id, with_result=False).request
     problem = PricingProblem(portfolio, flex_request, request.profit_margin)
@@ -154,10 +178,15 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
         solve_seconds=round(timings.solve, 4),
         kpi_seconds=round(timings.kpis, 4),
     )
+    return len(workspace.done(job_id)) == len(gammas)
 
 
 def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:
-    """Put the solved gammas together into the job's result; True if the job succeeded now."""
+    """Put the solved gammas together into the job's result; True if the job succeeded now.
+
+    With gammas still unsolved (an early or repeated assembly) it does
+    nothing: their tasks send the assembly again, or the sweeper re-sends them.
+    """
     if store.state(job_id) is not JobState.RUNNING:
         workspace.clear(job_id)
         return False
@@ -166,8 +195,7 @@ def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:
     missing = [g for i, g in enumerate(gammas) if i not in results]
     data = workspace.load_input(job_id)
     if missing or data is None:
-        store.mark_failure(job_id, f"the results of gamma values {missing} were lost; submit the job again")
-        workspace.clear(job_id)
+        logger.warning("job.assembly_early", job_id=job_id, missing_gammas=missing, input_found=data is not None)
         return False
     portfolio, _ = job_from_bytes(data)
     kpis = [GammaKpis.from_dict(results[i]) for i in range(len(gammas))]

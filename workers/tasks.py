@@ -1,31 +1,31 @@
 """Celery tasks (``celery -A workers.tasks worker``, as in the original): thin wrappers of :mod:`workers.job_steps`.
 
-A job runs as ``run_job`` (fetch and parse once), then a chord: a group of
-``solve_chunk`` tasks that any worker can take, and ``assemble_job`` when all
-are done; ``deliver_callback`` follows for jobs with a callback. Tasks take
-ids and scalars only; the request and the parsed data stay in Redis.
+A job runs as ``run_job`` (fetch and parse once), then ``solve_chunk`` tasks
+that any worker can take; the one that stores the job's last gamma sends
+``assemble_job``; ``deliver_callback`` follows for jobs with a callback.
+Tasks take ids and scalars only; the request and the parsed data stay in Redis.
 
 Retry policy, written on each task: the job steps re-raise transient
 Redis/broker errors (:data:`workers.job_steps.TRANSIENT_ERRORS`), which are
-retried with exponential backoff and jitter, at most 3 times; every other
-error ends the job FAILURE at the task boundary and is never retried.
-Callback delivery schedules its own next attempt instead (its policy lives in
-:class:`~swagger_server.core.callbacks.DeliveryPolicy`).
+retried with exponential backoff and jitter; ``run_job`` also retries an
+unreachable central DB for about a minute before the job fails with its
+message. Every other error ends the job FAILURE at the task boundary and is
+never retried. Callback delivery schedules its own next attempt instead (its
+policy lives in :class:`~swagger_server.core.callbacks.DeliveryPolicy`). A job
+whose tasks are gone all the same is driven on by :mod:`workers.sweeper`.
 """
 
-from functools import cache
+from celery import Task
 
-from celery import Task, chord
-
-from swagger_server.core.callbacks import DeliveryPolicy
-from swagger_server.core.data_sources import DataSource, make_data_source
-from swagger_server.core.job_store import JobStore
+from swagger_server.core.central_db import CentralDbUnavailable
 from swagger_server.core.settings import get_settings
 from swagger_server.core.task_queue import ASSEMBLE_JOB_TASK, DELIVER_CALLBACK_TASK, RUN_JOB_TASK, SOLVE_CHUNK_TASK
-from swagger_server.core.workspace import JobWorkspace
 from workers.callback_delivery import deliver_step
 from workers.celery_app import app
-from workers.job_steps import TRANSIENT_ERRORS, assemble_job, guarded, plan_chunks, prepare_job, solve_chunk
+from workers.dispatch import assemble, fan_out
+from workers.job_steps import TRANSIENT_ERRORS, assemble_job, guarded, prepare_job, solve_chunk
+from workers.resources import data_source, delivery_policy, job_store, workspace
+from workers.upkeep import WorkerUpkeep
 
 __all__ = ["app", "assemble_job_task", "deliver_callback", "run_job", "solve_chunk_task"]
 
@@ -39,33 +39,26 @@ STEP_RETRIES = {
 }
 
 
-@cache
-def job_store() -> JobStore:
-    """This worker process's job store."""
-    settings = get_settings()
-    return JobStore.from_url(settings.broker_url, settings.job_retention_days)
+def outage_retries(window_seconds: float, first: float = 2.0, cap: float = 30.0) -> int:
+    """How many retries, ``first`` s apart then doubling up to ``cap`` (Celery's backoff), fit in ``window_seconds``."""
+    count, waited = 0, 0.0
+    while waited + min(cap, first * 2**count) <= window_seconds:
+        waited += min(cap, first * 2**count)
+        count += 1
+    return count
 
 
-@cache
-def workspace() -> JobWorkspace:
-    """This worker process's view of running jobs' working data."""
-    return job_store().workspace(get_settings().workspace_ttl)
+#: Retries of the data fetch: also an unreachable central DB, 2, 4, 8, 16, 30... s apart for CENTRAL_DB_OUTAGE_SECONDS.
+FETCH_RETRIES = STEP_RETRIES | {
+    "autoretry_for": (*TRANSIENT_ERRORS, CentralDbUnavailable),
+    "retry_backoff": 2,
+    "retry_jitter": False,
+    "max_retries": max(3, outage_retries(get_settings().central_db_outage_seconds)),
+}
 
 
-@cache
-def data_source() -> DataSource:
-    """This worker process's data source."""
-    return make_data_source(get_settings())
-
-
-@cache
-def delivery_policy() -> DeliveryPolicy:
-    """This worker process's callback policy."""
-    return DeliveryPolicy.from_settings(get_settings())
-
-
-@app.task(name=RUN_JOB_TASK, acks_late=True, **STEP_RETRIES)
-def run_job(job_id: str) -> None:
+@app.task(name=RUN_JOB_TASK, acks_late=True, bind=True, **FETCH_RETRIES)
+def run_job(self: Task, job_id: str) -> None:
     """Fetch and parse job ``job_id`` once, then fan its gamma values out to the workers."""
     settings = get_settings()
     gammas = guarded(
@@ -74,27 +67,27 @@ def run_job(job_id: str) -> None:
         "",
         settings.task_soft_time_limit,
         lambda: prepare_job(job_id, job_store(), workspace(), data_source()),
+        retry_unavailable=self.request.retries < outage_retries(settings.central_db_outage_seconds),
     )
-    if gammas is None:
-        return
-    header = [solve_chunk_task.si(job_id, chunk) for chunk in plan_chunks(len(gammas), settings.gammas_per_task)]
-    outcome = chord(header)(assemble_job_task.si(job_id))
-    workspace().remember_tasks(job_id, [r.id for r in outcome.parent.results])
+    if gammas is not None:
+        fan_out(app, workspace(), job_id, list(range(len(gammas))), settings.gammas_per_task)
 
 
-@app.task(name=SOLVE_CHUNK_TASK, acks_late=True, ignore_result=False, bind=True, **STEP_RETRIES)
+@app.task(name=SOLVE_CHUNK_TASK, acks_late=True, bind=True, **STEP_RETRIES)
 def solve_chunk_task(self: Task, job_id: str, indices: list[int]) -> None:
     """Solve some of a job's gamma values; a failure ends the job FAILURE naming them."""
     hostname = self.request.hostname or "worker"
     gammas = workspace().gammas(job_id)
     what = "solving gamma " + ", ".join(f"{gammas[i]:g}" for i in indices if i < len(gammas))
-    guarded(
+    all_solved = guarded(
         job_id,
         job_store(),
         what,
         get_settings().task_soft_time_limit,
         lambda: solve_chunk(job_id, indices, job_store(), workspace(), hostname),
     )
+    if all_solved:
+        assemble(app, job_id)
 
 
 @app.task(name=ASSEMBLE_JOB_TASK, acks_late=True, **STEP_RETRIES)
@@ -117,3 +110,6 @@ def deliver_callback(job_id: str) -> None:
     delay = deliver_step(job_id, job_store(), delivery_policy())
     if delay is not None:
         deliver_callback.apply_async(args=[job_id], countdown=delay)
+
+
+app.steps["consumer"].add(WorkerUpkeep)  # heartbeats of held tasks, and the stuck-job sweeper

@@ -6,16 +6,21 @@ only moves forward (PENDING -> STARTED -> SUCCESS | FAILURE | REVOKED); every
 transition is one atomic Lua script, so a redelivered or late task cannot move
 a finished job back.
 
-Keys: ``pricing:job:<id>`` (hash), ``pricing:jobs`` (sorted set by submit
-time) and ``pricing:idempotency:<key>``.
+Keys: ``pricing:job:<id>`` (hash), ``pricing:jobs`` and ``pricing:jobs:<state>``
+(sorted sets by submit time), ``pricing:idempotency:<key>``, and
+``pricing:heartbeats`` (active jobs by the last time a worker held one of
+their tasks; what the sweeper reads).
 """
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from swagger_server.core.errors import JobConflictError, JobNotFoundError
 from swagger_server.core.jobs import (
@@ -36,6 +41,7 @@ JOBS_INDEX = "pricing:jobs"
 STATE_INDEX = "pricing:jobs:"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
 IMAGE_KEY = "pricing:image:{}:{}"
+HEARTBEATS = "pricing:heartbeats"
 SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error"]
 
 # Set fields only if the current status is one of ARGV[1] (comma-separated).
@@ -113,9 +119,18 @@ class JobStore:
         self._create = client.register_script(_CREATE)
 
     @classmethod
-    def from_url(cls, url: str, retention_days: int) -> "JobStore":
-        """A store on the Redis at ``url``."""
-        options = {"socket_timeout": 10, "socket_connect_timeout": 5}
+    def from_url(cls, url: str, retention_days: int, *, ride_out_seconds: float = 0.0) -> "JobStore":
+        """A store on the Redis at ``url``.
+
+        With ``ride_out_seconds``, every command that meets a connection error
+        is retried (redis-py's own retry, backoff from 0.1 s doubling to at most
+        2 s apart) for about that long: the workers ride out a Redis restart
+        instead of failing the task. The API keeps the default (fail fast, 503).
+        """
+        options: dict[str, Any] = {"socket_timeout": 10, "socket_connect_timeout": 5}
+        if ride_out_seconds > 0:
+            retries = 5 + int(ride_out_seconds / 2)  # 0.1 + 0.2 + ... + 1.6 s, then 2 s apart
+            options["retry"] = Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries)
         return cls(
             redis.Redis.from_url(url, decode_responses=True, **options),
             redis.Redis.from_url(url, decode_responses=False, **options),
@@ -270,6 +285,29 @@ class JobStore:
             start += len(ids) - len(expired)
         return records, int(self.redis.zcard(index))
 
+    def beat(self, job_ids: Iterable[str], at: float) -> None:
+        """Record that a worker holds a task of each of ``job_ids`` at time ``at`` (seconds since the epoch)."""
+        beats = dict.fromkeys(job_ids, at)
+        if beats:
+            self.redis.zadd(HEARTBEATS, beats)
+
+    def active_jobs(self) -> dict[str, float]:
+        """Every queued or running job with its last sign of life: its latest heartbeat, else its submit time."""
+        with self.redis.pipeline() as pipe:
+            for state in (JobState.QUEUED, JobState.RUNNING):
+                pipe.zrange(STATE_INDEX + state.value, 0, -1, withscores=True)
+            pipe.zrange(HEARTBEATS, 0, -1, withscores=True)
+            queued, running, beats = pipe.execute()
+        last = {str(job_id): float(score) for job_id, score in [*queued, *running]}
+        for job_id, score in beats:
+            if str(job_id) in last:
+                last[str(job_id)] = max(last[str(job_id)], float(score))
+        return last
+
+    def count_redrive(self, job_id: str) -> int:
+        """Count one more time the sweeper drove a stuck job on; returns the total."""
+        return int(self.redis.hincrby(JOB_KEY.format(job_id), "redrives", 1))
+
     def image(self, job_id: str, name: str) -> bytes | None:
         """A rendered image cached with the job, if any."""
         data = self.binary.get(IMAGE_KEY.format(job_id, name))
@@ -291,6 +329,7 @@ class JobStore:
         """Keep a finished job for the retention period and count it."""
         key = JOB_KEY.format(job_id)
         self.redis.expire(key, self.retention_seconds)
+        self.redis.zrem(HEARTBEATS, job_id)
         submitted = self.redis.hget(key, "submitted_at")
         duration = datetime.now(UTC) - datetime.fromisoformat(str(submitted)) if submitted else None
         self.metrics.job_finished(state.value, duration.total_seconds() if duration else 0.0)

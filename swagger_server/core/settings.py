@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     central_db_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for one central-DB response")
     central_db_retries: int = Field(default=4, ge=1, description="attempts per central-DB request (timeouts, 5xx)")
     central_db_backoff: float = Field(default=1.0, ge=0, description="first retry delay in seconds, doubled per retry")
+    central_db_outage_seconds: float = Field(
+        default=60.0, ge=0, description="how long a job waits for an unreachable central DB before it fails"
+    )
     central_db_page_size: int = Field(default=500, ge=1, le=5000, description="documents per page (Eve max_results)")
 
     api_tokens: str = Field(default="", description="comma-separated bearer tokens accepted by the API")
@@ -82,6 +85,22 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=10, description="seconds; the job fails with a clear message")
     task_time_limit: int = Field(default=1900, ge=20, description="seconds; the worker process is killed")
     gammas_per_task: int = Field(default=1, ge=1, description="gamma values one solve task takes (fan-out)")
+    worker_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="how often a worker renews the tasks it holds and the heartbeat of their jobs"
+    )
+    broker_visibility_timeout: int = Field(
+        default=45,
+        ge=5,
+        description="seconds without a heartbeat after which a task held by a worker goes back to the queue "
+        "(a killed worker's task runs again after this)",
+    )
+    stale_job_seconds: int = Field(
+        default=60, ge=1, description="a queued or running job with no heartbeat and no task for this long is stuck"
+    )
+    sweep_interval_seconds: float = Field(default=15.0, gt=0, description="how often one worker looks for stuck jobs")
+    job_redrive_limit: int = Field(
+        default=3, ge=0, description="times a stuck job is driven on before it fails with a message"
+    )
     worker_blas_threads: int = Field(
         default=1, ge=1, description="BLAS threads per worker process (scale out with processes, one per core)"
     )
@@ -127,15 +146,17 @@ class Settings(BaseSettings):
         """The Redis URL used as Celery broker and job store."""
         return self.redis_url or DEFAULT_REDIS_URL
 
-    @property
-    def visibility_timeout(self) -> int:
-        """Redis visibility timeout: above the hard time limit, so a running job is never redelivered."""
-        return self.task_time_limit + 600
+    @model_validator(mode="after")
+    def _heartbeat_within_visibility(self) -> "Settings":
+        """Three heartbeats must fit in the visibility timeout, or a live worker's task could run twice."""
+        if self.worker_heartbeat_seconds * 3 > self.broker_visibility_timeout:
+            raise ValueError("BROKER_VISIBILITY_TIMEOUT must be at least 3 x WORKER_HEARTBEAT_SECONDS")
+        return self
 
     @property
     def workspace_ttl(self) -> int:
         """How long a running job's working data (parsed input, solved gammas) is kept in Redis."""
-        return self.visibility_timeout * 2
+        return 2 * (self.task_time_limit + 600)
 
     @property
     def tokens(self) -> frozenset[str]:

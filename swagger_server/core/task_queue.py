@@ -4,10 +4,13 @@ The API builds a Celery *client* from it and sends tasks by name
 (:mod:`swagger_server.job_queue`); the workers build their app from it and
 register the tasks (:mod:`workers.celery_app`). Neither imports the other.
 
-Long-job settings: late acknowledgement with prefetch 1 (a job lost with its
-worker is redelivered), started state tracked, soft/hard time limits, and a
-Redis visibility timeout above the hard limit wherever Celery reads one, so a
-running job is never handed to a second worker. JSON only.
+Reliability settings: late acknowledgement with prefetch 1 (a task lost with
+its worker is redelivered), started state tracked, soft/hard time limits, JSON
+only. A task a worker holds stays in Redis' ``unacked`` index until it is
+acknowledged; the worker renews it every heartbeat
+(:mod:`workers.heartbeat`), and one not renewed for the (short) visibility
+timeout, because its worker died, is put back in the queue by any live
+worker's periodic restore (every ``RESTORE_INTERVAL_SECONDS``).
 """
 
 from celery import Celery
@@ -19,30 +22,34 @@ SOLVE_CHUNK_TASK = "pricing.solve_chunk"
 ASSEMBLE_JOB_TASK = "pricing.assemble_job"
 DELIVER_CALLBACK_TASK = "pricing.deliver_callback"
 
+#: How often each worker puts abandoned messages (older than the visibility timeout) back in their queue.
+RESTORE_INTERVAL_SECONDS = 5
+
 
 def celery_app(settings: Settings) -> Celery:
     """A Celery app configured for ``settings`` (no tasks registered)."""
-    # The result backend only serves the chord that joins a job's solve tasks;
-    # job state and results live in the job store.
-    app = Celery("pricing", broker=settings.broker_url, backend=settings.broker_url)
-    transport = {"visibility_timeout": settings.visibility_timeout}
+    # No result backend: job state and results live in the job store, and the
+    # solve task that stores a job's last gamma sends its assembly (no chord to count).
+    app = Celery("pricing", broker=settings.broker_url)
+    transport = {
+        "visibility_timeout": settings.broker_visibility_timeout,
+        # kombu's restore runs every interval x throttle seconds; with a short timeout, scan on every run.
+        "unacked_restore_interval": RESTORE_INTERVAL_SECONDS,
+        "unacked_restore_throttle": 1,
+    }
     app.conf.update(
         task_default_queue=settings.celery_queue,
         # Deliveries wait on other people's servers: their own queue and workers, so none holds a solve.
         task_routes={DELIVER_CALLBACK_TASK: {"queue": settings.callback_queue}},
         task_serializer="json",
         accept_content=["json"],
-        result_serializer="json",
         task_ignore_result=True,
-        result_expires=86400,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_track_started=True,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
         broker_transport_options=transport,
-        result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         # SIGTERM: let running tasks finish for this long, then stop them; with late acks

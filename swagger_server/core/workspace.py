@@ -41,6 +41,10 @@ class JobWorkspace:
         data = self.binary.get(INPUT_KEY.format(job_id))
         return data if isinstance(data, bytes) else None
 
+    def has_input(self, job_id: str) -> bool:
+        """True if the parsed job is stored (cheap: no transfer)."""
+        return bool(self.binary.exists(INPUT_KEY.format(job_id)))
+
     def gammas(self, job_id: str) -> list[float]:
         """The job's gamma list (gamma 0 first)."""
         raw = self.redis.hget(GAMMAS_KEY.format(job_id), "gammas")

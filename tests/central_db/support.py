@@ -17,6 +17,7 @@ def central_env(eve: EveServer) -> dict[str, str]:
         "CENTRAL_DB_RETRIES": "3",
         "CENTRAL_DB_BACKOFF": "0.05",
         "CENTRAL_DB_PAGE_SIZE": "50",
+        "CENTRAL_DB_OUTAGE_SECONDS": "0",
         "AUTH_CACHE_SECONDS": "30",
     }
 

@@ -73,10 +73,14 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     job_id = new_job(store, gamma_values=[1.0, 2.0, 3.0])
     gammas = prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
     assert gammas == [0.0, 1.0, 2.0, 3.0]
-    chunks = plan_chunks(len(gammas), 3)
+    chunks = plan_chunks(list(range(len(gammas))), 3)
     assert chunks == [[0, 1, 2], [3]]
-    for chunk in chunks + chunks:  # every chunk delivered twice
-        solve_chunk(job_id, chunk, store, workspace, "test")
+    assert plan_chunks([1, 3], 3) == [[1, 3]]  # what the sweeper re-sends: the unsolved ones only
+    assert solve_chunk(job_id, chunks[0], store, workspace, "test") is False  # gamma 3 is not solved yet
+    assert assemble_job(job_id, store, workspace) is False  # an early assembly waits, the job goes on
+    assert store.get(job_id).state is JobState.RUNNING
+    for chunk in [chunks[1], *chunks]:  # every chunk delivered twice
+        assert solve_chunk(job_id, chunk, store, workspace, "test") is True  # every gamma stored: assemble
     assert store.get(job_id).progress == 1.0
     assert assemble_job(job_id, store, workspace) is True
     first = store.get(job_id)
@@ -84,7 +88,7 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     assert first.result["raw_data"]["GAMMA"] == gammas
     # A redelivered prepare, chunk or assemble leaves the finished job alone.
     assert prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir)) is None
-    solve_chunk(job_id, [0], store, workspace, "late")
+    assert solve_chunk(job_id, [0], store, workspace, "late") is False
     assert assemble_job(job_id, store, workspace) is False
     assert store.get(job_id) == first
 

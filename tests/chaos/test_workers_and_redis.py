@@ -1,0 +1,95 @@
+"""Chaos: workers killed and Redis restarted mid-job; every job still ends, nothing lost or solved twice."""
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from swagger_server.core.settings import Settings
+from tests.chaos.rig import PrivateRedis, long_job, submit, wait_for_state, worker
+
+pytestmark = [pytest.mark.chaos, pytest.mark.integration]
+
+#: The visibility timeout the workers run with (the default): a dead worker's task runs again after it.
+VISIBILITY = Settings(_env_file=None).broker_visibility_timeout  # type: ignore[call-arg]
+
+
+def running_with_progress(job: dict) -> bool:  # type: ignore[type-arg]
+    return job["state"] == "running" and job["progress"] >= 0.1
+
+
+def assert_complete(job: dict, gammas: list[float]) -> None:  # type: ignore[type-arg]
+    """The job succeeded with every gamma solved exactly once, in order."""
+    assert job["state"] == "succeeded", job
+    assert job["result"]["raw_data"]["GAMMA"] == pytest.approx(gammas)
+
+
+def test_a_killed_pool_process_loses_nothing(api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path) -> None:
+    job = long_job()
+    with worker(chaos_env, tmp_path / "worker.log") as process:
+        job_id = submit(api, **job)
+        wait_for_state(api, job_id, 120, running_with_progress)
+        killed = process.kill_a_child()
+        done = wait_for_state(api, job_id, 90)
+    assert_complete(done, job["gamma_values"])
+    log = (tmp_path / "worker.log").read_text()
+    assert f"pid:{killed} exited with 'signal 9 (SIGKILL)'" in log, "the task was running in the killed process"
+
+
+def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
+    api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
+) -> None:
+    job = long_job()
+    with worker(chaos_env, tmp_path / "first.log", name="first") as first:
+        job_id = submit(api, **job)
+        progress = wait_for_state(api, job_id, 120, running_with_progress)["progress"]
+        first.kill_all()
+        killed_at = time.monotonic()
+    with worker(chaos_env, tmp_path / "second.log", name="second"):
+        # The held task was not renewed since the kill: back in the queue after the visibility timeout.
+        moved = wait_for_state(api, job_id, VISIBILITY + 30, lambda j: j["progress"] > progress)
+        resumed_after = time.monotonic() - killed_at
+        done = wait_for_state(api, job_id, 90)
+    assert_complete(done, job["gamma_values"])
+    assert moved["state"] in ("running", "succeeded")
+    assert resumed_after < 60, f"the killed worker's task came back after {resumed_after:.0f} s"
+    assert "second@" in str(done["result"]["raw_data"]["SOLVER"]), "the second worker solved the rest"
+
+
+@pytest.mark.parametrize("how", ["kill", "shut_down"])
+def test_redis_restarted_mid_job(
+    how: str, api: httpx.Client, chaos_env: dict[str, str], private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    job = long_job()
+    with worker(chaos_env, tmp_path / "worker.log"):
+        job_id = submit(api, **job)
+        wait_for_state(api, job_id, 120, running_with_progress)
+        getattr(private_redis, how)()
+        time.sleep(8)  # Redis stays down for a while: the API answers 503, the worker waits
+        assert api.get("/ready").status_code == 503
+        private_redis.start()
+        back_at = time.monotonic()
+        done = wait_for_state(api, job_id, 90)
+        assert_complete(done, job["gamma_values"])
+        small = submit(api)
+        assert wait_for_state(api, small, 30)["state"] == "succeeded"
+    assert time.monotonic() - back_at < 120
+    assert redis.Redis.from_url(private_redis.url).zscore("pricing:heartbeats", job_id) is None
+
+
+def test_a_live_worker_s_long_task_is_renewed_and_never_handed_to_a_second(
+    api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
+) -> None:
+    """One task of every gamma, much longer than a short visibility timeout: heartbeats keep it with its worker."""
+    env = chaos_env | {"BROKER_VISIBILITY_TIMEOUT": "5", "WORKER_HEARTBEAT_SECONDS": "1", "GAMMAS_PER_TASK": "100"}
+    job = long_job(n_users=2700, n_gammas=50)
+    with worker(env, tmp_path / "first.log", name="first"), worker(env, tmp_path / "second.log", name="second"):
+        job_id = submit(api, **job)
+        done = wait_for_state(api, job_id, 180)
+    assert_complete(done, job["gamma_values"])
+    solved_by = {entry["solved_by"].split("@")[0] for entry in done["result"]["raw_data"]["SOLVER"]}
+    assert len(solved_by) == 1, f"the task was handed to a second worker while it ran: {solved_by}"
+    seconds = sum(entry["solve_seconds"] for entry in done["result"]["raw_data"]["SOLVER"])
+    assert seconds > 2 * 5, f"the task ({seconds:.0f} s) must outlast the visibility timeout for this test to hold"
