@@ -1,5 +1,6 @@
 """One step of a job's callback delivery: an attempt, recorded on the job, and when to try again."""
 
+import time
 from dataclasses import replace
 
 import structlog
@@ -47,9 +48,11 @@ def deliver_step(job_id: str, store: JobStore, policy: DeliveryPolicy) -> float 
     record = store.get(job_id)
     callback = record.request.callback
     if record.state is not JobState.SUCCEEDED or callback is None or record.result is None:
+        store.expect_callback(job_id, None)
         return None
     delivery = record.callback or CallbackDelivery(url=callback.url, webhook_id=message_id(job_id))
     if delivery.state != "pending":
+        store.expect_callback(job_id, None)
         return None
     try:
         target = check_url(callback.url, policy.allowlist)
@@ -68,7 +71,7 @@ def deliver_step(job_id: str, store: JobStore, policy: DeliveryPolicy) -> float 
             utc_now(),
         )
     delivery, delay = next_state(delivery, attempt, policy)
-    store.record_callback(job_id, delivery, attempt.result_text())
+    store.record_callback(job_id, delivery, attempt.result_text(), None if delay is None else time.time() + delay)
     if delivery.state == "failed":
         store.metrics.callback_failed()
     logger.info(

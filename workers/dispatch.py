@@ -5,7 +5,7 @@ from celery import Celery
 
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobState
-from swagger_server.core.task_queue import ASSEMBLE_JOB_TASK, RUN_JOB_TASK, SOLVE_CHUNK_TASK
+from swagger_server.core.task_queue import ASSEMBLE_JOB_TASK, DELIVER_CALLBACK_TASK, RUN_JOB_TASK, SOLVE_CHUNK_TASK
 from swagger_server.core.workspace import JobWorkspace
 from workers.job_steps import plan_chunks
 
@@ -35,3 +35,8 @@ def drive_on(app: Celery, store: JobStore, workspace: JobWorkspace, job_id: str,
         return f"solve {len(missing)} gamma values"
     assemble(app, job_id)
     return "assemble"
+
+
+def deliver(app: Celery, job_id: str) -> None:
+    """Send one attempt of the job's callback (to the deliveries' own queue, by the shared routes)."""
+    app.send_task(DELIVER_CALLBACK_TASK, args=[job_id])

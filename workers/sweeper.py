@@ -12,6 +12,10 @@ How it decides (every ``SWEEP_INTERVAL_SECONDS``, in one worker at a time):
    unsolved gammas, or its assembly; :func:`workers.dispatch.drive_on`). After
    ``JOB_REDRIVE_LIMIT`` times it fails with a message saying so.
 
+4. A callback whose next attempt was due ``STALE_JOB_SECONDS`` ago, with no
+   delivery task in a queue or held by a worker, gets its attempt sent again
+   (the delivery policy still decides when it ends).
+
 A task held by a dead worker needs no sweeper: it stops being renewed and the
 broker's visibility timeout gives it back to the queue. The sweeper is for
 tasks that ended without moving their job on (a Redis outage outlasting the
@@ -43,6 +47,7 @@ class SweepReport:
     stuck: tuple[str, ...] = ()
     driven_on: tuple[str, ...] = ()
     failed: tuple[str, ...] = field(default=())
+    callbacks_resent: tuple[str, ...] = field(default=())
 
 
 def job_id_of(raw: bytes | str) -> str | None:
@@ -85,13 +90,23 @@ def sweep(
     stale_seconds: float,
     redrive_limit: int,
     drive_on: Callable[[str], str],
+    deliver: Callable[[str], None],
 ) -> SweepReport:
-    """One sweep: drive on (or, past ``redrive_limit``, fail) every stuck job; see the module's docstring."""
+    """One sweep: drive on (or, past ``redrive_limit``, fail) every stuck job, and re-send lost callback attempts.
+
+    See the module's docstring for how it decides.
+    """
     last_seen = store.active_jobs()
     silent = [job_id for job_id, at in last_seen.items() if now - at >= stale_seconds]
-    if not silent:
+    overdue = store.overdue_callbacks(now - stale_seconds)
+    if not silent and not overdue:
         return SweepReport(active=len(last_seen))
     present = jobs_in_broker(broker, queues)
+    callbacks_resent = [job_id for job_id in overdue if job_id not in present]
+    for job_id in callbacks_resent:
+        store.expect_callback(job_id, now)
+        deliver(job_id)
+        logger.warning("sweeper.callback_resent", job_id=job_id)
     stuck = [job_id for job_id in silent if job_id not in present]
     driven_on: list[str] = []
     failed: list[str] = []
@@ -111,4 +126,4 @@ def sweep(
         step = drive_on(job_id)
         driven_on.append(job_id)
         logger.warning("sweeper.driven_on", job_id=job_id, resent=step, time=times, silent_seconds=silent_for)
-    return SweepReport(len(last_seen), tuple(stuck), tuple(driven_on), tuple(failed))
+    return SweepReport(len(last_seen), tuple(stuck), tuple(driven_on), tuple(failed), tuple(callbacks_resent))

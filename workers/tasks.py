@@ -15,6 +15,8 @@ policy lives in :class:`~swagger_server.core.callbacks.DeliveryPolicy`). A job
 whose tasks are gone all the same is driven on by :mod:`workers.sweeper`.
 """
 
+import time
+
 from celery import Task
 
 from swagger_server.core.central_db import CentralDbUnavailable
@@ -101,6 +103,7 @@ def assemble_job_task(job_id: str) -> None:
         lambda: assemble_job(job_id, job_store(), workspace()),
     )
     if succeeded and job_store().get(job_id, with_result=False).request.callback is not None:
+        job_store().expect_callback(job_id, time.time())
         deliver_callback.delay(job_id)
 
 

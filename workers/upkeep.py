@@ -28,7 +28,7 @@ from kombu.asynchronous.timer import Entry
 from kombu.transport.redis import Channel
 
 from swagger_server.core.settings import Settings, get_settings
-from workers.dispatch import drive_on
+from workers.dispatch import deliver, drive_on
 from workers.resources import job_store, workspace
 from workers.sweeper import sweep
 
@@ -105,15 +105,21 @@ class WorkerUpkeep(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery shi
                 report = sweep(
                     job_store(),
                     self.broker,
-                    [self.settings.celery_queue],
+                    [self.settings.celery_queue, self.settings.callback_queue],
                     time.time(),
                     self.settings.stale_job_seconds,
                     self.settings.job_redrive_limit,
                     lambda job_id: drive_on(
                         self.celery_app, job_store(), workspace(), job_id, self.settings.gammas_per_task
                     ),
+                    lambda job_id: deliver(self.celery_app, job_id),
                 )
-                if report.stuck:
-                    logger.warning("sweeper.swept", active=report.active, stuck=list(report.stuck))
+                if report.stuck or report.callbacks_resent:
+                    logger.warning(
+                        "sweeper.swept",
+                        active=report.active,
+                        stuck=list(report.stuck),
+                        callbacks_resent=list(report.callbacks_resent),
+                    )
             except redis.RedisError as exc:
                 logger.warning("sweeper.failed_to_sweep", error=str(exc))

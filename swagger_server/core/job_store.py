@@ -9,7 +9,8 @@ a finished job back.
 Keys: ``pricing:job:<id>`` (hash), ``pricing:jobs`` and ``pricing:jobs:<state>``
 (sorted sets by submit time), ``pricing:idempotency:<key>``, and
 ``pricing:heartbeats`` (active jobs by the last time a worker held one of
-their tasks; what the sweeper reads).
+their tasks; what the sweeper reads), ``pricing:callbacks:due`` (callbacks
+still to deliver, by when their next attempt is due).
 """
 
 import hashlib
@@ -42,6 +43,8 @@ STATE_INDEX = "pricing:jobs:"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
 IMAGE_KEY = "pricing:image:{}:{}"
 HEARTBEATS = "pricing:heartbeats"
+#: Callbacks still to deliver, by when their next attempt is due (seconds since the epoch).
+PENDING_CALLBACKS = "pricing:callbacks:due"
 SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error"]
 
 # Set fields only if the current status is one of ARGV[1] (comma-separated).
@@ -231,11 +234,28 @@ class JobStore:
             self._finished(job_id, JobState.FAILED)
         return done
 
-    def record_callback(self, job_id: str, delivery: CallbackDelivery, result_text: str) -> None:
-        """Record the callback's delivery state and the readable ``callback_result`` of a SUCCESS job."""
+    def record_callback(
+        self, job_id: str, delivery: CallbackDelivery, result_text: str, next_due: float | None = None
+    ) -> None:
+        """Record the callback's delivery state and the readable ``callback_result`` of a SUCCESS job.
+
+        ``next_due`` is when the next attempt is due while the delivery is pending.
+        """
         self._apply(
             job_id, (JobState.SUCCEEDED,), {"callback": json.dumps(delivery.to_json()), "callback_result": result_text}
         )
+        self.expect_callback(job_id, next_due if delivery.state == "pending" else None)
+
+    def expect_callback(self, job_id: str, due: float | None) -> None:
+        """Note that the job's callback has an attempt due at ``due``; None: nothing more to deliver."""
+        if due is None:
+            self.redis.zrem(PENDING_CALLBACKS, job_id)
+        else:
+            self.redis.zadd(PENDING_CALLBACKS, {job_id: due})
+
+    def overdue_callbacks(self, before: float) -> list[str]:
+        """Jobs whose callback attempt was due before ``before`` and has not been made."""
+        return [str(job_id) for job_id in self.redis.zrangebyscore(PENDING_CALLBACKS, 0, before)]
 
     def revoke(self, job_id: str) -> JobRecord:
         """PENDING/STARTED -> REVOKED; :class:`JobConflictError` if the job already finished."""

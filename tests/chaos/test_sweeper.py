@@ -15,7 +15,9 @@ from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from swagger_server.core.settings import Settings
 from swagger_server.core.task_queue import ASSEMBLE_JOB_TASK, RUN_JOB_TASK, SOLVE_CHUNK_TASK, celery_app
 from tests.chaos.rig import PrivateRedis, long_job, submit, wait_for_state, worker
+from tests.fakes.receiver import Receiver
 from tests.jobs import README_JOB
+from tests.services import callback_worker
 from workers.dispatch import drive_on
 from workers.job_steps import prepare_job, solve_chunk
 from workers.sweeper import job_id_of, jobs_in_broker, sweep
@@ -79,6 +81,24 @@ def test_a_job_stuck_past_the_redrive_limit_fails_with_a_message(
     assert failed["error"].endswith("workers stopped or the broker lost its tasks); submit it again")
 
 
+def test_a_callback_whose_delivery_task_was_lost_is_delivered_once(
+    api: httpx.Client, chaos_env: dict[str, str], private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    with Receiver() as receiver:
+        with worker(chaos_env, tmp_path / "worker.log", name="first"):  # no delivery worker yet
+            job_id = submit(api, callback={"url": receiver.url()})
+            wait_for_state(api, job_id, 30)
+        assert lose_every_message(private_redis.url, chaos_env["CALLBACK_QUEUE"]) == 1  # the delivery task
+        with (
+            worker(chaos_env | FAST_SWEEPER, tmp_path / "second.log", name="second"),
+            callback_worker(chaos_env, tmp_path / "callbacks.log"),
+        ):
+            done = wait_for_state(api, job_id, 30, lambda j: (j.get("callback") or {}).get("state") == "delivered")
+    assert [a["status"] for a in done["callback"]["attempts"]] == [200]
+    assert len(receiver.received) == 1
+    assert redis.Redis.from_url(private_redis.url).zscore("pricing:callbacks:due", job_id) is None
+
+
 def test_drive_on_resends_what_the_job_misses_and_the_sweeper_sees_it_queued(
     redis_url: str, service_sample_dir: Path
 ) -> None:
@@ -118,8 +138,15 @@ def test_drive_on_resends_what_the_job_misses_and_the_sweeper_sees_it_queued(
         calls.append(stuck)
         return "recorded"
 
-    report = sweep(store, broker, [queue], now=9e9, stale_seconds=60, redrive_limit=3, drive_on=record)
+    def no_callbacks(job_id: str) -> None:
+        raise AssertionError(f"no callback is due, yet {job_id}'s was re-sent")
+
+    report = sweep(
+        store, broker, [queue], now=9e9, stale_seconds=60, redrive_limit=3, drive_on=record, deliver=no_callbacks
+    )
     assert job_id not in report.stuck and calls == []
     broker.delete(queue)
-    report = sweep(store, broker, [queue], now=9e9, stale_seconds=60, redrive_limit=3, drive_on=record)
+    report = sweep(
+        store, broker, [queue], now=9e9, stale_seconds=60, redrive_limit=3, drive_on=record, deliver=no_callbacks
+    )
     assert job_id in report.stuck and calls == [job_id]
