@@ -20,8 +20,12 @@ way an iterative or regularised solve can.
 
 The problem is solved in scaled units (kW per prosumer, euros per prosumer
 and slot), which keeps costs, bounds and duals near 1 whatever the portfolio
-size, and mapped back. Gamma changes only linear costs: each solve starts from
-the previous gamma's point pulled into the interior (a warm start).
+size, and mapped back. Every gamma starts from the same cold point, not from the
+previous gamma's answer: where devices are interchangeable the optimum is a face,
+not a point, and KPIs such as ``FLEX_Q`` depend on where in it a solve lands; a
+cold start lands on the same point whichever gammas a worker solved before, so a
+job's numbers do not depend on how it was split across workers (measured cost:
+3 000 prosumers x 11 gammas, 531 instead of 401 iterations, 4.8 instead of 3.8 s).
 """
 
 from dataclasses import dataclass
@@ -59,7 +63,7 @@ class PrimalDual:
 
 
 class SlotSchurIpm:
-    """The interior-point method for one problem; :meth:`solve` per gamma (warm-started)."""
+    """The interior-point method for one problem; :meth:`solve` per gamma."""
 
     def __init__(self, problem: PricingProblem, tolerance: float = 1e-12, max_iter: int = 150) -> None:
         self.qp = qp = assemble_qp(problem)
@@ -135,7 +139,6 @@ class SlotSchurIpm:
         fixed_load = np.bincount(self.y_fixed_slot, self.y_fixed_value, minlength=n_time)
         balance_rhs = qp.b_eq[devices.count :] + fixed_load
         self.b = cat([qp.b_eq[: devices.count][free_devices], balance_rhs, qp.h_ineq]) / self.kw
-        self._point: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
 
     def n_cols_of(self, name: str) -> IntArray:
         """The columns of one block (``n``, ``s``, ...)."""
@@ -197,15 +200,8 @@ class SlotSchurIpm:
     # ------------------------------------------------------------------ the method
 
     def _start(self, q: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """A strictly interior point: the previous gamma's, pulled inward, or box midpoints."""
+        """A strictly interior point, the same for every gamma: box midpoints, the aggregate from the balance rows."""
         lower, upper, has_l, has_u = self.lower, self.upper, self.has_l, self.has_u
-        if self._point is not None:
-            x, lam, zl, zu = (a.copy() for a in self._point)
-            width = np.where(has_l & has_u, upper - lower, 1.0)
-            x = np.where(has_l, np.maximum(x, lower + 1e-2 * width), x)
-            x = np.where(has_u, np.minimum(x, upper - 1e-2 * width), x)
-            floor = 1e-2 * max(1.0, float(np.abs(q).max(initial=0.0)))
-            return x, lam, np.where(has_l, np.maximum(zl, floor), 0.0), np.where(has_u, np.maximum(zu, floor), 0.0)
         boxed = has_l & has_u
         x = np.zeros(self.n_cols)
         x[boxed] = 0.5 * (lower[boxed] + upper[boxed])
@@ -246,7 +242,6 @@ class SlotSchurIpm:
                 and np.abs(r_d).max() <= self.tolerance * d_norm
                 and mu * max(m, 1) <= self.tolerance * (1.0 + abs(objective))
             ):
-                self._point = (x, lam, zl, zu)
                 return self._unscaled(x, lam, iteration - 1)
             # REGULARIZATION keeps H away from 0 for variables inside their bounds at zero reduced cost
             # (interchangeable devices, partly used steps); residuals stay exact, so the limit is the same.
@@ -270,7 +265,6 @@ class SlotSchurIpm:
             zl, zu = zl + alpha * d_zl, zu + alpha * d_zu
             sl = np.where(has_l, sl + alpha * dx, 1.0)
             su = np.where(has_u, su - alpha * dx, 1.0)
-        self._point = None
         raise SolverError(f"the interior-point method did not converge in {self.max_iter} iterations for gamma={gamma}")
 
     def _unscaled(self, x: FloatArray, lam: FloatArray, iterations: int) -> PrimalDual:

@@ -119,7 +119,7 @@ class SchurIpmRun:
         self.qp = self.method.qp
 
     def answer(self, gamma: float) -> Answer:
-        """Solve (warm-started from the previous gamma)."""
+        """Solve from the method's cold start (the same point whatever was solved before)."""
         started = time.perf_counter()
         point = self.method.solve(gamma)
         n_eq = self.qp.a_eq.shape[0]
