@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: run test test-fast lint bench constraints sample-data clean
+.PHONY: run test test-fast lint audit bench constraints sample-data clean
 
 # the service's own requirements (make run), and this project itself (editable: the `brtp` command)
 $(RUNTIME): requirements.txt constraints.txt pyproject.toml
@@ -36,6 +36,10 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r BRTP swagger_server workers
+
+## audit: known vulnerabilities of every pinned package (pip-audit; needs PyPI's JSON API, so not part of lint)
+audit: $(INSTALLED)
+	$(BIN)/pip-audit --requirement constraints.txt --no-deps --disable-pip --strict --progress-spinner off
 
 ## test-fast: unit tests only (no Redis, worker or browser)
 test-fast: $(INSTALLED)
