@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import redis
 import structlog
 import yaml
 from connexion import AsyncApp
@@ -21,10 +22,12 @@ from swagger_server.auth import AnyToken, Authorizer, StaticTokens, central_db_a
 from swagger_server.body_limit import BodySizeLimit
 from swagger_server.core.callbacks import Allowlist
 from swagger_server.core.data_sources import make_data_source
+from swagger_server.core.datasets import DatasetStore
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.logging import configure_logging
 from swagger_server.core.metrics import MetricsCollector
 from swagger_server.core.settings import Settings, get_settings
+from swagger_server.dataset_service import DatasetService
 from swagger_server.job_queue import JobQueue
 from swagger_server.pricing_service import PricingService
 from swagger_server.problems import VALIDATORS, register_error_handlers
@@ -84,6 +87,17 @@ def _client_in(request: Request, networks: list[ipaddress.IPv4Network | ipaddres
     return any(address in network for network in networks)
 
 
+def warn_if_datasets_may_be_lost(store: DatasetStore) -> None:
+    """Log what in Redis' configuration could lose uploaded datasets (persistence off, eviction on)."""
+    try:
+        problems = store.durability_problems()
+    except redis.RedisError as exc:
+        logger.warning("datasets.durability_unchecked", error=str(exc))
+        return
+    for problem in problems:
+        logger.warning("datasets.may_be_lost", problem=problem)
+
+
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the app and its dependencies for ``settings`` (defaults: the environment)."""
     settings = settings or get_settings()
@@ -92,17 +106,26 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     store = JobStore.from_url(settings.broker_url, settings.job_retention_days)
     queue = JobQueue(settings, store.workspace(settings.workspace_ttl))
+    datasets = DatasetService(
+        store.datasets(),
+        max_upload_bytes=settings.max_upload_bytes,
+        max_unpacked_bytes=settings.max_unpacked_bytes,
+        shared=settings.shared_datasets,
+    )
     service = PricingService(
         store,
         make_data_source(settings),
         queue,
+        datasets,
         max_horizon_days=settings.max_horizon_days,
         show_tracebacks=settings.debug,
         callback_allowlist=Allowlist.parse(settings.callback_allowlist),
     )
+    warn_if_datasets_may_be_lost(store.datasets())
     installed = dependencies.Dependencies(
         settings=settings,
         service=service,
+        datasets=datasets,
         authorizer=make_authorizer(settings),
         readiness=ReadinessProbe({"broker": queue.check_broker, "job_store": store.ping, "solver": solver_check}),
     )
@@ -139,7 +162,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         dependencies.InstallDependencies, position=MiddlewarePosition.BEFORE_EXCEPTION, dependencies=installed
     )
     app.add_middleware(
-        BodySizeLimit, position=MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_request_bytes
+        BodySizeLimit,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        max_bytes=settings.max_request_bytes,
+        uploads={"/datasets": settings.max_upload_bytes},
     )
     register_error_handlers(app)
     return app

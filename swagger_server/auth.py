@@ -11,6 +11,7 @@
 """
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -34,6 +35,11 @@ class Authorizer(Protocol):
         """Token info with the granted scopes, or None for a missing or invalid token."""
 
 
+def token_identity(token: str) -> str:
+    """Who a token is when its check names no one: the token itself, kept as a hash (never stored in clear)."""
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
 class StaticTokens:
     """Accepts the configured tokens only (constant-time comparison)."""
 
@@ -43,7 +49,7 @@ class StaticTokens:
     async def check(self, token: str, method: str, path: str) -> TokenInfo | None:
         """Scope ``post_pricing`` for a configured token."""
         if any(secrets.compare_digest(token, known) for known in self.tokens):
-            return {"sub": "api-token", "scope": [SCOPE]}
+            return {"sub": token_identity(token), "scope": [SCOPE]}
         return None
 
 
@@ -52,7 +58,7 @@ class AnyToken:
 
     async def check(self, token: str, method: str, path: str) -> TokenInfo | None:
         """Scope ``post_pricing`` for any non-empty token."""
-        return {"sub": "sample-data-user", "scope": [SCOPE]} if token.strip() else None
+        return {"sub": token_identity(token), "scope": [SCOPE]} if token.strip() else None
 
 
 class CachedRemoteCheck:
@@ -105,7 +111,7 @@ def central_db_authorizer(base_url: str, ttl_seconds: float, timeout: float = 5.
             logger.warning("auth.central_db_unreachable", error=str(exc))
             return None
         if response.status_code == 200 and response.text.strip().strip('"') == "OK":
-            return {"sub": "central-db-user", "scope": [SCOPE]}
+            return {"sub": token_identity(token), "scope": [SCOPE]}
         return None
 
     return CachedRemoteCheck(ask, ttl_seconds)
@@ -125,6 +131,7 @@ def introspection_authorizer(url: str, client_id: str, client_secret: str, ttl_s
             return None
         if not body.get("active"):
             return None
-        return {"sub": body.get("sub", ""), "scope": str(body.get("scope", "")).split()}
+        identity = str(body.get("sub") or body.get("username") or token_identity(token))
+        return {"sub": identity, "scope": str(body.get("scope", "")).split()}
 
     return CachedRemoteCheck(ask, ttl_seconds)

@@ -6,19 +6,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """ASGI middleware: refuse bodies larger than ``max_bytes`` (by Content-Length or as they stream)."""
+    """ASGI middleware: refuse bodies larger than ``max_bytes`` (by Content-Length or as they stream).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``uploads`` gives larger limits to the POSTs of some paths (dataset uploads).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "type": "about:blank",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": f"the request body is larger than {self.max_bytes} bytes",
+                "detail": f"the request body is larger than {limit} bytes",
             }
         ).encode()
         await send(
@@ -34,7 +38,7 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse by Content-Length up front, else read the body (at most ``max_bytes``) before the app sees it.
+        """Refuse by Content-Length up front, else read the body (at most the limit) before the app sees it.
 
         Reading it here, rather than counting as the app reads, means a body sent
         without Content-Length (chunked) is refused with the same 413: the app's
@@ -43,9 +47,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if scope.get("method") == "POST":
+            limit = self.uploads.get(scope.get("path", "").rstrip("/"), limit)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         chunks: list[bytes] = []
         received = 0
@@ -55,8 +62,8 @@ class BodySizeLimit:
                 break
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_bytes:
-                await self._refuse(send)
+            if received > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

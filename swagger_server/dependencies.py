@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from swagger_server.auth import Authorizer
 from swagger_server.core.settings import Settings
+from swagger_server.dataset_service import DatasetService
 from swagger_server.pricing_service import PricingService
 from swagger_server.readiness import ReadinessProbe
 
@@ -23,6 +24,7 @@ class Dependencies:
 
     settings: Settings
     service: PricingService
+    datasets: DatasetService
     authorizer: Authorizer
     readiness: ReadinessProbe
 

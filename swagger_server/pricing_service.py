@@ -22,6 +22,7 @@ from swagger_server.core.errors import (
 )
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobState, JsonObject, utc_now
+from swagger_server.dataset_service import DatasetService
 from swagger_server.request_rules import job_request
 
 logger = structlog.get_logger(__name__)
@@ -50,6 +51,7 @@ class PricingService:
         store: JobStore,
         source: DataSource,
         queue: Queue,
+        datasets: DatasetService,
         *,
         max_horizon_days: int,
         show_tracebacks: bool,
@@ -58,17 +60,27 @@ class PricingService:
         self.store = store
         self.source = source
         self.queue = queue
+        self.datasets = datasets
         self.max_horizon_days = max_horizon_days
         self.show_tracebacks = show_tracebacks
         self.callback_allowlist = callback_allowlist
 
-    def submit(self, body: JsonObject, idempotency_key: str | None) -> tuple[JobRecord, bool]:
-        """Validate, record and queue a job; returns the job and whether it is new."""
+    def submit(self, body: JsonObject, idempotency_key: str | None, identity: str = "") -> tuple[JobRecord, bool]:
+        """Validate, record and queue a job; returns the job and whether it is new.
+
+        A job on a dataset is checked against it (names, horizon) and recorded
+        as using it, so the dataset cannot be deleted while the job waits or runs.
+        """
         request = job_request(body, self.max_horizon_days)
-        self._check_names(request.dr_prosumers, request.flex_request)
+        if request.dataset is not None:
+            self.datasets.check_job(request.dataset, request, identity)
+        else:
+            self._check_names(request.dr_prosumers, request.flex_request)
         if request.callback is not None:
             self._check_callback(request.callback.url)
         record = JobRecord(job_id=str(uuid.uuid4()), state=JobState.QUEUED, request=request, submitted_at=utc_now())
+        if request.dataset is not None:
+            self.datasets.store.use(request.dataset, record.job_id)
         record, created = self.store.create(record, idempotency_key)
         if not created:
             return record, False

@@ -22,6 +22,8 @@ from swagger_server.core.errors import (
     RequestValidationError,
     ServiceError,
     ServiceUnavailableError,
+    UnsupportedUploadError,
+    UploadTooLargeError,
 )
 
 logger = structlog.get_logger(__name__)
@@ -30,6 +32,8 @@ STATUS: dict[type[ServiceError], tuple[int, str]] = {
     RequestValidationError: (400, "Bad Request"),
     JobNotFoundError: (404, "Not Found"),
     JobConflictError: (409, "Conflict"),
+    UploadTooLargeError: (413, "Content Too Large"),
+    UnsupportedUploadError: (415, "Unsupported Media Type"),
     ServiceUnavailableError: (503, "Service Unavailable"),
 }
 

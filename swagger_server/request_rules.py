@@ -56,4 +56,5 @@ def job_request(body: dict[str, Any], max_horizon_days: int) -> JobRequest:
         profit_margin=float(margin),
         gamma_values=tuple(float(g) for g in body["gamma_values"] if g is not None),
         callback=CallbackRequest(callback["url"], callback.get("headers")) if callback is not None else None,
+        dataset=body.get("dataset"),
     )

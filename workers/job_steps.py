@@ -40,7 +40,7 @@ from BRTP import (
     pricing_data,
     solve_gammas,
 )
-from BRTP.data.serialize import job_from_bytes, job_to_bytes
+from BRTP.data.serialize import dataset_from_bytes, job_from_bytes, job_to_bytes
 from swagger_server.core.central_db import CentralDbUnavailable
 from swagger_server.core.data_sources import DataSource
 from swagger_server.core.errors import DataSourceError
@@ -112,21 +112,34 @@ def guarded(
 
 
 def prepare_job(job_id: str, store: JobStore, workspace: JobWorkspace, source: DataSource) -> list[float] | None:
-    """Fetch and parse a job's data once; its gamma list, or None if the job is not to run."""
+    """Fetch and parse a job's data once; its gamma list, or None if the job is not to run.
+
+    The data comes from the job's uploaded dataset (stored parsed: cut out, not
+    parsed again) or, without one, from ``source`` (sample files or central DB).
+    """
     if not store.mark_started(job_id):
         logger.info("job.skipped", job_id=job_id, state=store.state(job_id))
         return None
     request = store.get(job_id, with_result=False).request
-    docs = source.fetch(request.dr_prosumers, request.flex_request, request.start_datetime, request.end_datetime)
-    portfolio = portfolio_from_documents(
-        docs.prosumers,
-        docs.curtailable_loads,
-        docs.load_entries,
-        request.start_datetime,
-        request.end_datetime,
-        user_names=request.dr_prosumers,
-    )
-    flex_request = flex_request_from_documents(docs.flex_request, docs.flex_request_data_points, portfolio.grid)
+    if request.dataset is not None:
+        arrays = store.datasets().arrays(request.dataset)
+        if arrays is None:
+            raise DataSourceError(f"the dataset {request.dataset} was deleted before the job started")
+        dataset = dataset_from_bytes(arrays)
+        portfolio, flex_request = dataset.job(
+            request.flex_request, request.dr_prosumers, request.start_datetime, request.end_datetime
+        )
+    else:
+        docs = source.fetch(request.dr_prosumers, request.flex_request, request.start_datetime, request.end_datetime)
+        portfolio = portfolio_from_documents(
+            docs.prosumers,
+            docs.curtailable_loads,
+            docs.load_entries,
+            request.start_datetime,
+            request.end_datetime,
+            user_names=request.dr_prosumers,
+        )
+        flex_request = flex_request_from_documents(docs.flex_request, docs.flex_request_data_points, portfolio.grid)
     gammas = normalise_gammas(request.gamma_values)
     workspace.save_input(job_id, job_to_bytes(portfolio, flex_request), gammas)
     logger.info("job.prepared", job_id=job_id, users=portfolio.n_users, gammas=len(gammas))

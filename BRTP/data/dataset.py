@@ -143,23 +143,7 @@ class Dataset:
 
     def horizon(self, start: datetime | str | None, end: datetime | str | None) -> tuple[int, int]:
         """Slot range ``[a, b)`` of a horizon inside the data (the whole data where omitted)."""
-        grid = self.grid
-        first = grid.start if start is None else parse_timestamp(start, "start")
-        last = grid.end if end is None else parse_timestamp(end, "end")
-        if last <= first:
-            raise InvalidInputError(f"end {last.isoformat()} is not after start {first.isoformat()}")
-        a, b = (round((when - grid.start).total_seconds() / 3600 / grid.dt_hours) for when in (first, last))
-        if grid.slot_start(a) != first or grid.slot_start(b) != last:
-            raise InvalidInputError(
-                f"the horizon {first.isoformat()} to {last.isoformat()} is not on the data's "
-                f"{grid.dt_hours:g} h slots starting at {grid.label(0)}"
-            )
-        if a < 0 or b > grid.n_slots:
-            raise InvalidInputError(
-                f"the horizon {first.isoformat()} to {last.isoformat()} is outside the data, "
-                f"which covers {grid.label(0)} to {grid.end.isoformat().replace('+00:00', 'Z')}"
-            )
-        return a, b
+        return horizon_slots(self.grid, start, end)
 
     def job(
         self,
@@ -350,6 +334,30 @@ class Dataset:
         columns = ["flex_request", "timestamp", "step", "price_eur_per_kw", "quantity_kw"]
         tables["flex_requests"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
         return tables
+
+
+def horizon_slots(grid: SlotGrid, start: datetime | str | None, end: datetime | str | None) -> tuple[int, int]:
+    """Slot range ``[a, b)`` of a horizon on ``grid`` (the whole grid where omitted).
+
+    Raises :class:`InvalidInputError` when the horizon is empty, off the grid's
+    slots, or outside the data.
+    """
+    first = grid.start if start is None else parse_timestamp(start, "start")
+    last = grid.end if end is None else parse_timestamp(end, "end")
+    if last <= first:
+        raise InvalidInputError(f"end {last.isoformat()} is not after start {first.isoformat()}")
+    a, b = (round((when - grid.start).total_seconds() / 3600 / grid.dt_hours) for when in (first, last))
+    if grid.slot_start(a) != first or grid.slot_start(b) != last:
+        raise InvalidInputError(
+            f"the horizon {first.isoformat()} to {last.isoformat()} is not on the data's "
+            f"{grid.dt_hours:g} h slots starting at {grid.label(0)}"
+        )
+    if a < 0 or b > grid.n_slots:
+        raise InvalidInputError(
+            f"the horizon {first.isoformat()} to {last.isoformat()} is outside the data, "
+            f"which covers {grid.label(0)} to {grid.end.isoformat().replace('+00:00', 'Z')}"
+        )
+    return a, b
 
 
 class _SlotMapper:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from connexion import request
+from connexion.context import context
 
 from swagger_server import dependencies
 from swagger_server.core.errors import JobNotFoundError, RequestValidationError
@@ -15,7 +16,7 @@ Response = tuple[dict[str, Any], int, dict[str, str]]
 def pricing_post(body: dict[str, Any]) -> Response:
     """Submit a job: 201 with its id and href (200 for a repeated Idempotency-Key)."""
     idempotency_key = request.headers.get("Idempotency-Key")
-    record, created = dependencies.current().service.submit(body, idempotency_key)
+    record, created = dependencies.current().service.submit(body, idempotency_key, str(context.get("user") or ""))
     href = job_href(record.job_id)
     return {"job_id": record.job_id, "href": href}, 201 if created else 200, {**JSON, "Location": href}
 

@@ -28,3 +28,11 @@ class ServiceUnavailableError(ServiceError):
 
 class DataSourceError(Exception):
     """A data source failed in a way the user should hear about (unreachable, refused, ...)."""
+
+
+class UploadTooLargeError(ServiceError):
+    """An upload above ``MAX_UPLOAD_BYTES``."""
+
+
+class UnsupportedUploadError(ServiceError):
+    """An upload of a kind no importer reads."""

@@ -23,6 +23,7 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from swagger_server.core.datasets import DatasetStore
 from swagger_server.core.errors import JobConflictError, JobNotFoundError
 from swagger_server.core.jobs import (
     ACTIVE,
@@ -336,6 +337,10 @@ class JobStore:
     def cache_image(self, job_id: str, name: str, data: bytes) -> None:
         """Keep a rendered image as long as the job."""
         self.binary.set(IMAGE_KEY.format(job_id, name), data, ex=self.retention_seconds)
+
+    def datasets(self) -> DatasetStore:
+        """Uploaded datasets, on the same Redis."""
+        return DatasetStore(self.redis, self.binary, JOB_KEY.format(""))
 
     def workspace(self, ttl_seconds: int) -> "JobWorkspace":
         """Working data of running jobs, on the same Redis."""

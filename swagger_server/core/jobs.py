@@ -74,7 +74,10 @@ class CallbackRequest:
 
 @dataclass(frozen=True)
 class JobRequest:
-    """A validated pricing request (``PricingParams`` of the contract, margin defaulted to 0)."""
+    """A validated pricing request (``PricingParams`` of the contract, margin defaulted to 0).
+
+    ``dataset`` names an uploaded dataset to read; None: the sample files or the central DB.
+    """
 
     start_datetime: str
     end_datetime: str
@@ -83,6 +86,7 @@ class JobRequest:
     profit_margin: float
     gamma_values: tuple[float, ...]
     callback: CallbackRequest | None = None
+    dataset: str | None = None
 
     def to_json(self) -> JsonObject:
         """The request as stored with the job and shown to clients."""
@@ -96,6 +100,8 @@ class JobRequest:
         }
         if self.callback is not None:
             body["callback"] = self.callback.to_json()
+        if self.dataset is not None:
+            body["dataset"] = self.dataset
         return body
 
     @classmethod
@@ -110,6 +116,7 @@ class JobRequest:
             profit_margin=float(data["profit_margin"]),
             gamma_values=tuple(float(g) for g in data["gamma_values"]),
             callback=CallbackRequest(str(callback["url"]), callback.get("headers")) if callback else None,
+            dataset=data.get("dataset"),
         )
 
 

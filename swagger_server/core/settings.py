@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     callback_retry_total: float = Field(default=3600.0, ge=0, description="give up once the delays add up to this (s)")
 
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="larger request bodies get a 413")
+    max_upload_bytes: int = Field(
+        default=200_000_000, ge=1024, description="larger dataset uploads (POST /datasets) get a 413"
+    )
+    max_unpacked_bytes: int = Field(
+        default=2_000_000_000, ge=1024, description="an uploaded .zip/.xlsx that unpacks to more is refused (400)"
+    )
+    single_tenant: bool | None = Field(
+        default=None,
+        description="1: every caller sees every dataset; 0: callers see only their own; unset: 1 in sample mode",
+    )
     worker_soft_shutdown_timeout: float = Field(
         default=60.0, ge=0, description="seconds a stopping worker lets running tasks finish before re-queueing them"
     )
@@ -152,6 +162,11 @@ class Settings(BaseSettings):
         if self.worker_heartbeat_seconds * 3 > self.broker_visibility_timeout:
             raise ValueError("BROKER_VISIBILITY_TIMEOUT must be at least 3 x WORKER_HEARTBEAT_SECONDS")
         return self
+
+    @property
+    def shared_datasets(self) -> bool:
+        """True if every caller sees every dataset (single tenant): ``SINGLE_TENANT``, else sample-data mode."""
+        return self.sample_data if self.single_tenant is None else self.single_tenant
 
     @property
     def workspace_ttl(self) -> int:

@@ -9,6 +9,7 @@ from swagger_server.core.callbacks import Allowlist
 from swagger_server.core.data_sources import JobDocuments, SampleFiles, UnknownNames
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
+from swagger_server.dataset_service import DatasetService
 from swagger_server.pricing_service import PricingService
 from tests.jobs import README_JOB
 from workers.job_steps import assemble_job, guarded, plan_chunks, prepare_job, solve_chunk
@@ -48,6 +49,7 @@ def service(store: JobStore, debug: bool) -> PricingService:
         store,
         BrokenSource(),
         NoQueue(),
+        DatasetService(store.datasets(), max_upload_bytes=10**6, max_unpacked_bytes=10**7, shared=True),
         max_horizon_days=7,
         show_tracebacks=debug,
         callback_allowlist=Allowlist.parse([]),

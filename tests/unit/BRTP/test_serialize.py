@@ -23,3 +23,17 @@ def test_round_trip_keeps_every_array_and_name(sample_docs) -> None:  # type: ig
     first = run_brtp(portfolio, request, 0.2, [1.0]).kpis()
     second = run_brtp(again, request_again, 0.2, [1.0]).kpis()
     assert [(k.auw, k.final_load_kw) for k in first] == [(k.auw, k.final_load_kw) for k in second]
+
+
+def test_a_whole_dataset_round_trips_and_cuts_the_same_jobs() -> None:
+    """What the service stores for an upload is what workers cut jobs from: every array and name kept."""
+    from BRTP.data.serialize import dataset_from_bytes, dataset_to_bytes, job_to_bytes
+    from BRTP.data.synthetic import synthetic_dataset
+
+    dataset = synthetic_dataset(30, seed=5)
+    again = dataset_from_bytes(dataset_to_bytes(dataset))
+    assert again.user_names == dataset.user_names and again.flex_requests.keys() == dataset.flex_requests.keys()
+    assert again.warnings == dataset.warnings and again.grid == dataset.grid
+    for name in dataset.flex_requests:
+        some = list(dataset.user_names)[1::4]
+        assert job_to_bytes(*again.job(name, some)) == job_to_bytes(*dataset.job(name, some))
