@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         BodySizeLimit,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_request_bytes,
-        uploads={"/datasets": settings.max_upload_bytes},
+        uploads={"/datasets": settings.max_upload_bytes, "/jobs/datasets": settings.max_upload_bytes},
     )
     register_error_handlers(app)
     return app

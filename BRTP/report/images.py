@@ -13,6 +13,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from BRTP.data.dataset import Dataset
+
 WIDTH_PX, HEIGHT_PX, DPI = 800, 450, 100
 #: Above this many users the per-user chart is drawn as one filled step series instead of bars.
 MAX_BARS = 200
@@ -90,6 +92,43 @@ def render_png(plots: dict[str, Any], name: str, user_names: list[str]) -> bytes
     axes.set_title(plot.get("title") or name.replace("_", " "), fontsize=11)
     axes.set_xlabel(plot.get("xlabel", ""))
     axes.set_ylabel(plot.get("ylabel", ""))
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def dataset_png(dataset: Dataset) -> bytes:
+    """A dataset at a glance as an 800 x 450 PNG.
+
+    Per slot: the aggregate desired and base load of every prosumer (kW, left
+    axis) and each flex request's largest step ``max_k Q[t, k]`` (kW, right
+    axis; the first five requests).
+    """
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    edges = range(dataset.grid.n_slots + 1)  # each slot drawn over its whole width, the last one included
+
+    def per_slot(values: Any) -> Any:
+        return [*values, values[-1]]
+
+    axes.step(edges, per_slot(dataset.desired_kw.sum(axis=0)), where="post", color="#4c78a8", label="desired load")
+    base = per_slot(dataset.baseload_kw.sum(axis=0))
+    axes.step(edges, base, where="post", color="#72b7b2", linestyle=":", label="base load")
+    axes.set_xlabel(f"slot ({dataset.grid.dt_hours:g} h) from {dataset.grid.label(0)}")
+    axes.set_ylabel("all prosumers (kW)")
+    requests = axes.twinx()
+    colours = ["#f58518", "#54a24b", "#e45756", "#b279a2", "#9d755d"]
+    for name, colour in zip(sorted(dataset.flex_requests), colours, strict=False):
+        largest = per_slot(dataset.flex_requests[name].quantity.max(axis=-1, initial=0.0))
+        requests.step(edges, largest, where="post", color=colour, linestyle="--", label=f"flex request {name}")
+    requests.set_ylabel("flex requested (kW)")
+    lines = axes.get_legend_handles_labels()
+    more = requests.get_legend_handles_labels()
+    axes.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize=8)
+    axes.set_title(f"{dataset.n_users} prosumers: aggregate load and flex requests", fontsize=11)
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()

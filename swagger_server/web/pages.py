@@ -5,15 +5,19 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from BRTP.data.serialize import dataset_from_bytes
 from BRTP.report.html import TEMPLATE_DIR
-from BRTP.report.images import plot_names
+from BRTP.report.images import dataset_png, plot_names
 from BRTP.report.tables import kpi_rows, welfare_rows
 from swagger_server import dependencies
 from swagger_server.core.data_sources import SampleFiles
 from swagger_server.core.errors import JobNotFoundError, ServiceError
+from swagger_server.dataset_service import view
+from swagger_server.problems import STATUS
 from swagger_server.web.session import COOKIE, cookie_token
 
 TEMPLATES = Environment(
@@ -45,10 +49,18 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     )
 
 
+async def caller(request: Request) -> str | None:
+    """Who the session cookie's token is (its ``sub``), or None if it holds no token the API would accept."""
+    token = cookie_token(request.scope["headers"])
+    if not token:
+        return None
+    info = await dependencies.current().authorizer.check(token, "GET", "/pricing")
+    return None if info is None else str(info.get("sub") or "")
+
+
 async def signed_in(request: Request) -> bool:
     """True if the session cookie holds a token the API would accept."""
-    token = cookie_token(request.scope["headers"])
-    return bool(token) and await dependencies.current().authorizer.check(token or "", "GET", "/pricing") is not None
+    return await caller(request) is not None
 
 
 def to_login(request: Request) -> RedirectResponse:
@@ -111,12 +123,29 @@ def _natural(name: str) -> tuple[str, int, str]:
     return (parts[-1], number, name)
 
 
-async def jobs_page(request: Request) -> Response:
-    """``GET /jobs``: recent jobs and a form to submit one."""
-    if not await signed_in(request):
-        return to_login(request)
+def _jobs_page(identity: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """The jobs page: recent jobs, the caller's datasets, the upload and submit forms."""
     listing = dependencies.current().service.list(None, 50, 0)
-    return render("jobs.html", jobs=listing["items"], total=listing["total"], form=DEFAULT_FORM, **_form_choices())
+    datasets = dependencies.current().datasets.list(identity, 50, 0)
+    context.setdefault("form", DEFAULT_FORM)
+    return render(
+        "jobs.html",
+        status=status,
+        jobs=listing["items"],
+        total=listing["total"],
+        datasets=datasets["items"],
+        datasets_total=datasets["total"],
+        **context,
+        **_form_choices(),
+    )
+
+
+async def jobs_page(request: Request) -> Response:
+    """``GET /jobs``: recent jobs, datasets, and forms to upload a dataset and to submit a job."""
+    identity = await caller(request)
+    if identity is None:
+        return to_login(request)
+    return _jobs_page(identity)
 
 
 def _same_origin(request: Request) -> bool:
@@ -125,14 +154,21 @@ def _same_origin(request: Request) -> bool:
 
 
 async def submit_job(request: Request) -> Response:
-    """``POST /jobs``: the form's job, submitted like the API would; then its report."""
-    if not _same_origin(request) or not await signed_in(request):
+    """``POST /jobs``: the form's job, submitted like the API would; then its report.
+
+    On a dataset with no prosumer chosen, the job takes all of the dataset's.
+    """
+    identity = await caller(request) if _same_origin(request) else None
+    if identity is None:
         return to_login(request)
     form = await request.form()
     values = {key: str(form.get(key, "")) for key in DEFAULT_FORM}
     prosumers = [str(v) for v in form.getlist("dr_prosumers") if str(v)]
     prosumers += [n.strip() for n in str(form.get("dr_prosumers_text", "")).replace("\n", ",").split(",") if n.strip()]
+    dataset = str(form.get("dataset", "")) or None
     try:
+        if dataset is not None and not prosumers:
+            prosumers = list(dependencies.current().datasets.get(dataset, identity).prosumers)
         body = {
             "start_datetime": values["start_datetime"],
             "end_datetime": values["end_datetime"],
@@ -140,29 +176,75 @@ async def submit_job(request: Request) -> Response:
             "flex_request": str(form.get("flex_request", "")),
             "profit_margin": float(values["profit_margin"] or 0),
             "gamma_values": [float(g) for g in values["gamma_values"].replace(";", ",").split(",") if g.strip()],
+            "dataset": dataset,
         }
         if not body["dr_prosumers"]:
             raise ServiceError("choose at least one prosumer", field="dr_prosumers")
         if not body["gamma_values"]:
             raise ServiceError("give at least one gamma value", field="gamma_values")
-        record, _ = dependencies.current().service.submit(body, None)
+        record, _ = dependencies.current().service.submit(body, None, identity)
     except ValueError:
         error = "profit margin and gamma values must be numbers"
     except ServiceError as exc:
         error = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
     else:
         return RedirectResponse(f"/pricing/{record.job_id}/report", status_code=303)
-    listing = dependencies.current().service.list(None, 50, 0)
-    return render(
-        "jobs.html",
-        status=400,
-        jobs=listing["items"],
-        total=listing["total"],
-        form=values,
-        error=error,
-        chosen=prosumers,
-        **_form_choices(),
-    )
+    return _jobs_page(identity, status=400, form=values, error=error, chosen=prosumers, chosen_dataset=dataset)
+
+
+async def upload_dataset(request: Request) -> Response:
+    """``POST /jobs/datasets``: the upload form's file, stored like ``POST /datasets`` would; then its page."""
+    identity = await caller(request) if _same_origin(request) else None
+    if identity is None:
+        return to_login(request)
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ServiceError("choose a file to upload", field="file")
+        summary = dependencies.current().datasets.upload(
+            upload.file, upload.filename, str(form.get("name", "")) or None, None, identity
+        )
+    except ServiceError as exc:
+        status = STATUS.get(type(exc), (400, "Bad Request"))[0]
+        return _jobs_page(identity, status=status, upload_error=exc.detail)
+    return RedirectResponse(f"/datasets/{summary.dataset_id}/page", status_code=303)
+
+
+async def dataset_page(request: Request) -> Response:
+    """``GET /datasets/{dataset_id}/page``: a dataset's summary, its picture, and a form to price it."""
+    identity = await caller(request)
+    if identity is None:
+        return to_login(request)
+    try:
+        summary = dependencies.current().datasets.get(request.path_params["dataset_id"], identity)
+    except JobNotFoundError as exc:
+        return render("not_found.html", status=404, detail=exc.detail)
+    grid = summary.grid
+    day = min(grid.n_slots, round(24 / grid.dt_hours))
+    form = DEFAULT_FORM | {
+        "start_datetime": grid.label(0),
+        "end_datetime": grid.slot_start(day).isoformat().replace("+00:00", "Z"),
+    }
+    return render("dataset.html", dataset=view(summary), form=form)
+
+
+async def dataset_plot(request: Request) -> Response:
+    """``GET /datasets/{dataset_id}/plot.png``: the dataset's aggregate load and flex requests."""
+    identity = await caller(request)
+    datasets = dependencies.current().datasets
+    dataset_id = request.path_params["dataset_id"]
+    try:
+        if identity is None:
+            raise JobNotFoundError("sign in first", field="dataset_id")
+        datasets.get(dataset_id, identity)
+        arrays = datasets.store.arrays(dataset_id)
+        if arrays is None:
+            raise JobNotFoundError(f"no dataset with id {dataset_id!r}", field="dataset_id")
+    except JobNotFoundError as exc:
+        return render("not_found.html", status=404, detail=exc.detail)
+    image = dataset_png(dataset_from_bytes(arrays))
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 async def report_page(request: Request) -> Response:
@@ -194,5 +276,8 @@ ROUTES = [
     ("/logout", "logout", logout, ["GET"]),
     ("/jobs", "jobs_page", jobs_page, ["GET"]),
     ("/jobs", "submit_job", submit_job, ["POST"]),
+    ("/jobs/datasets", "upload_dataset", upload_dataset, ["POST"]),
+    ("/datasets/{dataset_id}/page", "dataset_page", dataset_page, ["GET"]),
+    ("/datasets/{dataset_id}/plot.png", "dataset_plot", dataset_plot, ["GET"]),
     ("/pricing/{job_id}/report", "report_page", report_page, ["GET"]),
 ]
