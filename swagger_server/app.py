@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         store.datasets(),
         max_upload_bytes=settings.max_upload_bytes,
         max_unpacked_bytes=settings.max_unpacked_bytes,
-        shared=settings.shared_datasets,
+        shared=settings.is_single_tenant,
     )
     service = PricingService(
         store,
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         max_horizon_days=settings.max_horizon_days,
         show_tracebacks=settings.debug,
         callback_allowlist=Allowlist.parse(settings.callback_allowlist),
+        shared=settings.is_single_tenant,
     )
     warn_if_datasets_may_be_lost(store.datasets())
     installed = dependencies.Dependencies(

@@ -56,6 +56,7 @@ class PricingService:
         max_horizon_days: int,
         show_tracebacks: bool,
         callback_allowlist: Allowlist,
+        shared: bool = True,
     ) -> None:
         self.store = store
         self.source = source
@@ -64,6 +65,7 @@ class PricingService:
         self.max_horizon_days = max_horizon_days
         self.show_tracebacks = show_tracebacks
         self.callback_allowlist = callback_allowlist
+        self.shared = shared
 
     def submit(self, body: JsonObject, idempotency_key: str | None, identity: str = "") -> tuple[JobRecord, bool]:
         """Validate, record and queue a job; returns the job and whether it is new.
@@ -78,7 +80,9 @@ class PricingService:
             self._check_names(request.dr_prosumers, request.flex_request)
         if request.callback is not None:
             self._check_callback(request.callback.url)
-        record = JobRecord(job_id=str(uuid.uuid4()), state=JobState.QUEUED, request=request, submitted_at=utc_now())
+        record = JobRecord(
+            job_id=str(uuid.uuid4()), state=JobState.QUEUED, request=request, submitted_at=utc_now(), owner=identity
+        )
         if request.dataset is not None:
             self.datasets.store.use(request.dataset, record.job_id)
         record, created = self.store.create(record, idempotency_key)
@@ -141,13 +145,24 @@ class PricingService:
             body["callback"] = record.callback.to_json()
         return body
 
-    def get(self, job_id: str) -> JsonObject:
-        """A job's status, progress and result."""
-        return self.view(self.store.get(job_id))
+    def _record(self, job_id: str, identity: str, *, with_result: bool = True) -> JobRecord:
+        """The job, if the caller may see it: another owner's job is as unknown as one that never was."""
+        record = self.store.get(job_id, with_result=with_result)
+        if not self.shared and record.owner != identity:
+            raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
+        return record
 
-    def list(self, status: str | None, limit: int, offset: int) -> JsonObject:
-        """A page of jobs, newest first; ``status`` filters on the lifecycle (``STARTED`` or ``running`` alike)."""
-        records, total = self.store.list(JobState.parse(status) if status else None, limit, offset)
+    def get(self, job_id: str, identity: str = "") -> JsonObject:
+        """A job's status, progress and result."""
+        return self.view(self._record(job_id, identity))
+
+    def list(self, status: str | None, limit: int, offset: int, identity: str = "") -> JsonObject:
+        """A page of jobs, newest first; ``status`` filters on the lifecycle (``STARTED`` or ``running`` alike).
+
+        Only the caller's own jobs unless the deployment is single-tenant.
+        """
+        owner = None if self.shared else identity
+        records, total = self.store.list(JobState.parse(status) if status else None, limit, offset, owner)
         items = []
         for r in records:
             item: JsonObject = {
@@ -173,27 +188,30 @@ class PricingService:
             "next": f"/pricing?limit={limit}&offset={following}{query}" if following < total else None,
         }
 
-    def cancel(self, job_id: str) -> JsonObject:
+    def cancel(self, job_id: str, identity: str = "") -> JsonObject:
         """Cancel a queued or running job: it ends cancelled (status FAILURE, with an error saying so)."""
+        self._record(job_id, identity, with_result=False)
         record = self.store.revoke(job_id)
         self.queue.revoke(job_id)
         logger.info("job.revoked", job_id=job_id)
         return self.view(record)
 
-    def _result(self, job_id: str) -> JsonObject:
-        record = self.store.get(job_id)
+    def _result(self, job_id: str, identity: str) -> JsonObject:
+        record = self._record(job_id, identity)
         if record.state is not JobState.SUCCEEDED or record.result is None:
             raise JobConflictError(
                 f"job {job_id} is {record.state.label}; results exist once it succeeded", field="job_id"
             )
         return record.result
 
-    def plot_png(self, job_id: str, name: str) -> bytes:
+    def plot_png(self, job_id: str, name: str, identity: str = "") -> bytes:
         """A plot of the result as PNG, rendered once and cached with the job."""
+        if not self.shared:
+            self._record(job_id, identity, with_result=False)
         cached = self.store.image(job_id, name)
         if cached is not None:
             return cached
-        result = self._result(job_id)
+        result = self._result(job_id, identity)
         try:
             image = render_png(result["plots"], name, result["raw_data"].get("USERS", []))
         except UnknownPlot as exc:
@@ -201,10 +219,10 @@ class PricingService:
         self.store.cache_image(job_id, name, image)
         return image
 
-    def raw_data_csv(self, job_id: str) -> str:
+    def raw_data_csv(self, job_id: str, identity: str = "") -> str:
         """KPIs per gamma as CSV."""
-        return raw_data_csv(self._result(job_id)["raw_data"])
+        return raw_data_csv(self._result(job_id, identity)["raw_data"])
 
-    def consumption_csv(self, job_id: str) -> str:
+    def consumption_csv(self, job_id: str, identity: str = "") -> str:
         """Initial and final consumption per slot as CSV."""
-        return consumption_csv(self._result(job_id)["raw_data"])
+        return consumption_csv(self._result(job_id, identity)["raw_data"])

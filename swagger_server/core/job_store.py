@@ -7,7 +7,8 @@ transition is one atomic Lua script, so a redelivered or late task cannot move
 a finished job back.
 
 Keys: ``pricing:job:<id>`` (hash), ``pricing:jobs`` and ``pricing:jobs:<state>``
-(sorted sets by submit time), ``pricing:idempotency:<key>``, and
+(sorted sets by submit time), the same per owner
+(``pricing:jobs:owner:<owner>`` and ``...:<owner>:<state>``), ``pricing:idempotency:<key>``, and
 ``pricing:heartbeats`` (active jobs by the last time a worker held one of
 their tasks; what the sweeper reads), ``pricing:callbacks:due`` (callbacks
 still to deliver, by when their next attempt is due).
@@ -41,17 +42,19 @@ JOB_KEY = "pricing:job:{}"
 JOBS_INDEX = "pricing:jobs"
 #: Per-state indexes: ``pricing:jobs:<stored state>`` (sorted sets by submit time).
 STATE_INDEX = "pricing:jobs:"
+#: Per-owner indexes: ``pricing:jobs:owner:<owner>`` (all) and ``pricing:jobs:owner:<owner>:<state>``.
+OWNER_INDEX = "pricing:jobs:owner:"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
 IMAGE_KEY = "pricing:image:{}:{}"
 HEARTBEATS = "pricing:heartbeats"
 #: Callbacks still to deliver, by when their next attempt is due (seconds since the epoch).
 PENDING_CALLBACKS = "pricing:callbacks:due"
-SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error"]
+SUMMARY_FIELDS = ["status", "request", "submitted_at", "started_at", "date_done", "progress", "error", "owner"]
 
 # Set fields only if the current status is one of ARGV[1] (comma-separated).
 # Returns 1 when applied, 0 when the status forbids it, -1 when the job is unknown.
-# KEYS: the job's hash, the per-state index prefix. ARGV: the allowed states, the job id, then field/value pairs.
-# A new status also moves the job from its old state's index to the new one's.
+# KEYS: the job's hash, the per-state index prefix, the per-owner index prefix. ARGV: the allowed states, the job id,
+# then field/value pairs. A new status also moves the job from its old state's index to the new one's (its owner's too).
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return -1 end
@@ -61,8 +64,13 @@ for allowed in string.gmatch(ARGV[1], '[^,]+') do
     local new = redis.call('HGET', KEYS[1], 'status')
     if new ~= current then
       local score = redis.call('HGET', KEYS[1], 'submitted_ts')
+      local owner = redis.call('HGET', KEYS[1], 'owner')
       redis.call('ZREM', KEYS[2] .. current, ARGV[2])
       if score then redis.call('ZADD', KEYS[2] .. new, score, ARGV[2]) end
+      if owner then
+        redis.call('ZREM', KEYS[3] .. owner .. ':' .. current, ARGV[2])
+        if score then redis.call('ZADD', KEYS[3] .. owner .. ':' .. new, score, ARGV[2]) end
+      end
     end
     return 1
   end
@@ -72,18 +80,17 @@ return 0
 
 
 # Create a job and claim its idempotency key in one step, so no reader ever sees a key without its job.
-# KEYS: the job's hash, the jobs index, its state's index, [the idempotency key]. ARGV: job id, submit time (score),
-# key lifetime (s), the claim, then the hash's field/value pairs.
-# Returns the earlier claim when the key was taken (nothing is written), else nil.
+# KEYS: the job's hash, the jobs index, its state's index, its owner's index, its owner's state index,
+# [the idempotency key]. ARGV: job id, submit time (score), key lifetime (s), the claim, then the hash's
+# field/value pairs. Returns the earlier claim when the key was taken (nothing is written), else nil.
 _CREATE = """
-if #KEYS == 4 then
-  local earlier = redis.call('GET', KEYS[4])
+if #KEYS == 6 then
+  local earlier = redis.call('GET', KEYS[6])
   if earlier then return earlier end
-  redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[3])
+  redis.call('SET', KEYS[6], ARGV[4], 'EX', ARGV[3])
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+for i = 2, 5 do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1]) end
 return false
 """
 
@@ -108,6 +115,7 @@ def record_from_hash(job_id: str, raw: dict[str, str]) -> JobRecord:
         traceback=raw.get("traceback") or None,
         callback_result=raw.get("callback_result") or None,
         callback=CallbackDelivery.from_json(json.loads(raw["callback"])) if raw.get("callback") else None,
+        owner=raw.get("owner", ""),
     )
 
 
@@ -148,9 +156,16 @@ class JobStore:
         :class:`JobConflictError` when the key was used with a different body.
         """
         request_fingerprint = fingerprint(record.request.to_json())
-        keys = [JOB_KEY.format(record.job_id), JOBS_INDEX, STATE_INDEX + record.state.value]
-        if idempotency_key:
-            keys.append(IDEMPOTENCY_KEY.format(hashlib.sha256(idempotency_key.encode()).hexdigest()))
+        keys = [
+            JOB_KEY.format(record.job_id),
+            JOBS_INDEX,
+            STATE_INDEX + record.state.value,
+            OWNER_INDEX + record.owner,
+            f"{OWNER_INDEX}{record.owner}:{record.state.value}",
+        ]
+        if idempotency_key:  # per owner: two callers' keys never meet
+            claim_key = f"{record.owner}\n{idempotency_key}"
+            keys.append(IDEMPOTENCY_KEY.format(hashlib.sha256(claim_key.encode()).hexdigest()))
         submitted = datetime.fromisoformat(record.submitted_at).timestamp()
         fields = {
             "status": record.state.value,
@@ -158,6 +173,7 @@ class JobStore:
             "submitted_at": record.submitted_at,
             "submitted_ts": repr(submitted),
             "progress": str(record.progress),
+            "owner": record.owner,
         }
         claim = json.dumps({"job_id": record.job_id, "fingerprint": request_fingerprint})
         args: list[str | float | int] = [
@@ -200,7 +216,7 @@ class JobStore:
         args = [",".join(s.value for s in allowed), job_id]
         for name, value in fields.items():
             args += [name, "" if value is None else str(value)]
-        outcome = int(self._transition(keys=[JOB_KEY.format(job_id), STATE_INDEX], args=args))
+        outcome = int(self._transition(keys=[JOB_KEY.format(job_id), STATE_INDEX, OWNER_INDEX], args=args))
         if outcome < 0:
             raise JobNotFoundError(f"no pricing job with id {job_id!r}", field="job_id")
         return outcome == 1
@@ -271,15 +287,19 @@ class JobStore:
         self._finished(job_id, JobState.CANCELLED)
         return self.get(job_id)
 
-    def list(self, state: JobState | None, limit: int, offset: int) -> tuple[list[JobRecord], int]:
-        """A page of jobs, newest first, optionally of one state; and the number matching.
+    def list(
+        self, state: JobState | None, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[JobRecord], int]:
+        """A page of jobs, newest first, optionally of one state and one owner; and the number matching.
 
-        O(page): the index of that state (or of all jobs) is a sorted set by
-        submit time, kept by the same scripts that change a job's state. Jobs
-        expired since (their hash is gone) are dropped from the indexes when a
-        page meets them, and the page is filled up from further on.
+        O(page): the index of that state (or of all jobs), everyone's or the
+        owner's, is a sorted set by submit time, kept by the same scripts that
+        change a job's state. Jobs expired since (their hash is gone) are
+        dropped from the indexes when a page meets them, and the page is
+        filled up from further on.
         """
-        index = STATE_INDEX + state.value if state is not None else JOBS_INDEX
+        base = JOBS_INDEX if owner is None else OWNER_INDEX + owner
+        index = base if state is None else (STATE_INDEX if owner is None else base + ":") + state.value
         records: list[JobRecord] = []
         start = offset
         while len(records) < limit:
@@ -296,6 +316,10 @@ class JobStore:
                     pipe.zrem(JOBS_INDEX, *expired)
                     for each in JobState:
                         pipe.zrem(STATE_INDEX + each.value, *expired)
+                    if owner is not None:
+                        pipe.zrem(base, *expired)
+                        for each in JobState:
+                            pipe.zrem(f"{base}:{each.value}", *expired)
                     pipe.execute()
             for job_id, row in zip(ids, rows, strict=True):
                 if row[0] is not None:

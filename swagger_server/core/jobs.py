@@ -205,7 +205,8 @@ class JobRecord:
     """Everything the service knows about one job.
 
     ``result`` is the job's ``PricingData`` (plots, raw data, warnings);
-    ``callback_result`` the readable outcome of the latest callback attempt.
+    ``callback_result`` the readable outcome of the latest callback attempt;
+    ``owner`` who submitted it.
     """
 
     job_id: str
@@ -220,3 +221,5 @@ class JobRecord:
     traceback: str | None = None
     callback_result: str | None = None
     callback: CallbackDelivery | None = field(default=None)
+    #: Who submitted it (the token check's ``sub``); "" when the check named no one.
+    owner: str = ""

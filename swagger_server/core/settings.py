@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
     single_tenant: bool | None = Field(
         default=None,
-        description="1: every caller sees every dataset; 0: callers see only their own; unset: 1 in sample mode",
+        description="1: every caller sees every job and dataset; 0: only their own; unset: 1 in sample mode",
     )
     worker_soft_shutdown_timeout: float = Field(
         default=60.0, ge=0, description="seconds a stopping worker lets running tasks finish before re-queueing them"
@@ -164,8 +164,8 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def shared_datasets(self) -> bool:
-        """True if every caller sees every dataset (single tenant): ``SINGLE_TENANT``, else sample-data mode."""
+    def is_single_tenant(self) -> bool:
+        """True if every caller sees every job and dataset: ``SINGLE_TENANT``, else sample-data mode."""
         return self.sample_data if self.single_tenant is None else self.single_tenant
 
     @property

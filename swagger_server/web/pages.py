@@ -125,7 +125,7 @@ def _natural(name: str) -> tuple[str, int, str]:
 
 def _jobs_page(identity: str, status: int = 200, **context: Any) -> HTMLResponse:
     """The jobs page: recent jobs, the caller's datasets, the upload and submit forms."""
-    listing = dependencies.current().service.list(None, 50, 0)
+    listing = dependencies.current().service.list(None, 50, 0, identity)
     datasets = dependencies.current().datasets.list(identity, 50, 0)
     context.setdefault("form", DEFAULT_FORM)
     return render(
@@ -249,11 +249,12 @@ async def dataset_plot(request: Request) -> Response:
 
 async def report_page(request: Request) -> Response:
     """``GET /pricing/{job_id}/report``: one page per job."""
-    if not await signed_in(request):
+    identity = await caller(request)
+    if identity is None:
         return to_login(request)
     job_id = request.path_params["job_id"]
     try:
-        job = dependencies.current().service.get(job_id)
+        job = dependencies.current().service.get(job_id, identity)
     except JobNotFoundError as exc:
         return render("not_found.html", status=404, detail=exc.detail)
     context: dict[str, Any] = {"job": job, "refresh": job["state"] in ("queued", "running")}

@@ -273,3 +273,29 @@ def test_the_download_is_the_tidy_package_of_the_stored_dataset(
     assert {k: again[k] for k in ("prosumers", "flex_requests", "first_slot", "end", "counts")} == {
         k: dataset[k] for k in ("prosumers", "flex_requests", "first_slot", "end", "counts")
     }
+
+
+def test_each_caller_sees_only_their_own_jobs(redis_url: str, service_sample_dir: Path, queue_name: str) -> None:
+    """With SINGLE_TENANT=0 another caller's job answers as an unknown one, in every operation, and in lists."""
+    settings = make_settings(
+        redis_url, service_sample_dir, queue_name, api_tokens="carol-token,dave-token", single_tenant=False
+    )
+    client = create_app(settings).test_client()
+    carol, dave = ({"Authorization": f"Bearer {who}-token"} for who in ("carol", "dave"))
+    body = {"start_datetime": "2021-11-11T00:00:00Z", "end_datetime": "2021-11-12T00:00:00Z",
+            "dr_prosumers": ["user_1_High"], "flex_request": "flex_request_1_High", "profit_margin": 0, "gamma_values": [1]}  # fmt: skip
+    submitted = client.post("/pricing", json=body, headers=carol | {"Idempotency-Key": "shared-key"})
+    job_id = submitted.json()["job_id"]
+    assert client.get(f"/pricing/{job_id}", headers=carol).status_code == 200
+    assert client.get(f"/pricing/{job_id}", headers=dave).status_code == 400  # as an unknown id (the original's 400)
+    assert client.delete(f"/pricing/{job_id}", headers=dave).status_code == 404
+    assert client.get(f"/pricing/{job_id}/raw_data.csv", headers=dave).status_code == 404
+    assert job_id in [j["job_id"] for j in client.get("/pricing?limit=200", headers=carol).json()["items"]]
+    assert job_id not in [j["job_id"] for j in client.get("/pricing?limit=200", headers=dave).json()["items"]]
+    assert job_id not in [
+        j["job_id"] for j in client.get("/pricing?status=queued&limit=200", headers=dave).json()["items"]
+    ]
+    # The same Idempotency-Key from another caller is another job.
+    again = client.post("/pricing", json=body, headers=dave | {"Idempotency-Key": "shared-key"})
+    assert again.status_code == 201 and again.json()["job_id"] != job_id
+    assert client.delete(f"/pricing/{job_id}", headers=carol).status_code in (200, 409)  # cancelled, or done already

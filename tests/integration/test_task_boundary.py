@@ -139,7 +139,10 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(redis_
     request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4})
     ids = []
     for k in range(7):
-        record = JobRecord(job_id=f"job-{k}", state=JobState.QUEUED, request=request, submitted_at=utc_now())
+        owner = "even" if k % 2 == 0 else "odd"
+        record = JobRecord(
+            job_id=f"job-{k}", state=JobState.QUEUED, request=request, submitted_at=utc_now(), owner=owner
+        )
         store.create(record)
         ids.append(record.job_id)
     for job_id in ids[:4]:
@@ -150,9 +153,16 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(redis_
     assert [r.job_id for r in running] == ["job-3", "job-2"] and total == 2
     assert [r.job_id for r in store.list(JobState.QUEUED, 2, 1)[0]] == ["job-5", "job-4"]
     assert [r.job_id for r in store.list(JobState.CANCELLED, 5, 0)[0]] == ["job-1"]
+    # Each owner's indexes follow the same transitions.
+    assert [r.job_id for r in store.list(JobState.RUNNING, 10, 0, owner="even")[0]] == ["job-2"]
+    assert [r.job_id for r in store.list(JobState.FAILED, 10, 0, owner="even")[0]] == ["job-0"]
+    assert store.list(JobState.FAILED, 10, 0, owner="odd") == ([], 0)
+    assert [r.job_id for r in store.list(None, 10, 0, owner="odd")[0]] == ["job-5", "job-3", "job-1"]
     everything, total = store.list(None, 3, 0)
     assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
     store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
     page, total = store.list(None, 3, 0)
     assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
     assert store.list(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
+    assert [r.job_id for r in store.list(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
+    assert store.list(None, 5, 0, owner="odd")[1] == 2
