@@ -36,7 +36,7 @@ class Authorizer(Protocol):
 
 
 def token_identity(token: str) -> str:
-    """Who a token is when its check names no one: the token itself, kept as a hash (never stored in clear)."""
+    """Who a configured (long-lived) token is: the token itself, kept as a hash (never stored in clear)."""
     return "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
@@ -111,7 +111,8 @@ def central_db_authorizer(base_url: str, ttl_seconds: float, timeout: float = 5.
             logger.warning("auth.central_db_unreachable", error=str(exc))
             return None
         if response.status_code == 200 and response.text.strip().strip('"') == "OK":
-            return {"sub": token_identity(token), "scope": [SCOPE]}
+            # The check names no one, and OAuth tokens are short-lived: no identity (jobs and datasets are shared).
+            return {"sub": "", "scope": [SCOPE]}
         return None
 
     return CachedRemoteCheck(ask, ttl_seconds)
@@ -131,7 +132,7 @@ def introspection_authorizer(url: str, client_id: str, client_secret: str, ttl_s
             return None
         if not body.get("active"):
             return None
-        identity = str(body.get("sub") or body.get("username") or token_identity(token))
+        identity = str(body.get("sub") or body.get("username") or "")  # none named: no identity
         return {"sub": identity, "scope": str(body.get("scope", "")).split()}
 
     return CachedRemoteCheck(ask, ttl_seconds)

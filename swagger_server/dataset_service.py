@@ -7,11 +7,12 @@ refuses unsafe or oversized archives), and stored parsed
 mistakes become 400s naming the file, sheet/cell or row and column.
 """
 
+import re
 import shutil
 import tempfile
 import uuid
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import structlog
@@ -32,6 +33,16 @@ logger = structlog.get_logger(__name__)
 
 #: What an upload's file name may end with, and what it is read as.
 FORMATS = {".xlsx": "workbook", ".xlsm": "workbook", ".zip": "archive"}
+
+
+def safe_file_name(filename: str, suffix: str) -> str:
+    """The client's file name without any folder part, in safe characters, to name the upload on disk and in messages.
+
+    Only the last path component is kept and anything but letters, digits,
+    ``._-()`` and spaces becomes ``_``; the file lives in a private temporary folder.
+    """
+    name = re.sub(r"[^\w.() -]", "_", PurePosixPath(filename.replace("\\", "/")).name)[:120].strip(" .")
+    return name if name.lower().endswith(suffix) else f"upload{suffix}"
 
 
 def dataset_href(dataset_id: str) -> str:
@@ -69,20 +80,18 @@ class DatasetService:
             )
         first_slot = parse_timestamp(start, "start_datetime") if start else DEFAULT_START
         with tempfile.TemporaryDirectory(prefix="pricing-upload-") as scratch:
-            path = Path(scratch) / f"upload{suffix}"  # never the client's name: no path of theirs touches the disk
+            path = Path(scratch) / safe_file_name(filename, suffix)
             with path.open("wb") as target:
                 shutil.copyfileobj(stream, target, 1024 * 1024)
             size = path.stat().st_size
             if size > self.max_upload_bytes:
                 raise UploadTooLargeError(f"the upload is larger than {self.max_upload_bytes} bytes", field="file")
             if suffix == ".zip" and not zipfile.is_zipfile(path):
-                raise RequestValidationError(f"{filename}: is not a .zip archive", field="file")
+                raise RequestValidationError(f"{path.name}: is not a .zip archive", field="file")
             try:
                 dataset = load_dataset(path, start=first_slot, max_unpacked_bytes=self.max_unpacked_bytes)
-            except BrtpError as exc:
-                raise RequestValidationError(
-                    f"{filename}: {exc}".replace(f"upload{suffix}: ", ""), field="file"
-                ) from exc
+            except BrtpError as exc:  # the importers' messages name the file (as the client named it), sheet/cell, row
+                raise RequestValidationError(str(exc), field="file") from exc
             kind = (
                 "workbook"
                 if FORMATS[suffix] == "workbook"
