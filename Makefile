@@ -52,6 +52,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench.data_loading
 	$(BIN)/python -m bench.solver_scale
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.dataset_upload
 
 ## constraints: re-pin every transitive dependency after changing requirements*.txt
 constraints:

@@ -89,7 +89,8 @@ def dataset_to_bytes(dataset: Dataset) -> bytes:
         arrays |= {f"request{k}_{name}": getattr(dataset.flex_requests[request], name) for name in _CURVE_ARRAYS}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **arrays)
+    # Compressed: a dataset is kept for good (100 000 prosumers: 21 MB instead of 305 MB in Redis, read as fast).
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
 
 
