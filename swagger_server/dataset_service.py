@@ -181,7 +181,8 @@ def view(summary: DatasetSummary, *, with_names: bool = True) -> JsonObject:
         "name": summary.name,
         "created_at": summary.created_at,
         "source_format": summary.source_format,
-        "first_slot": grid.start.isoformat().replace("+00:00", "Z"),
+        "first_slot": grid.label(0),
+        "last_slot": grid.label(grid.n_slots - 1),
         "end": grid.end.isoformat().replace("+00:00", "Z"),
         "slot_hours": summary.slot_hours,
         "counts": {

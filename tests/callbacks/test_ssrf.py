@@ -3,12 +3,13 @@
 import ipaddress
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from swagger_server.app import create_app
-from swagger_server.core.callbacks import Allowlist, CallbackRefused, DeliveryPolicy, check_url, is_public
+from swagger_server.core.callbacks import Allowlist, CallbackRefused, DeliveryPolicy, check_url, deliver_once, is_public
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from tests.fakes.receiver import Receiver
@@ -116,3 +117,31 @@ def test_the_checked_address_is_the_one_connected_to() -> None:
     target = check_url("http://localhost:9000/cb?x=1", Allowlist.parse(["localhost"]))
     assert target.pinned_url in ("http://127.0.0.1:9000/cb?x=1", "http://[::1]:9000/cb?x=1")
     assert target.host == "localhost"
+
+
+def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """DNS rebinding: the name resolves to the allowed receiver when checked and elsewhere afterwards.
+
+    The POST must go to the checked address (with the name in ``Host``), never to a second resolution:
+    a delivery that resolved the name again would connect to 10.255.255.1 and fail.
+    """
+    real = socket.getaddrinfo
+    resolutions: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "hooks.rebind.test":
+            return real(host, port, *args, **kwargs)
+        address = "127.0.0.1" if not resolutions else "10.255.255.1"  # first the allowed one, then a private one
+        resolutions.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    target = check_url(f"http://hooks.rebind.test:{receiver.port}/cb", Allowlist.parse(["127.0.0.0/8"]))
+    with ThreadPoolExecutor(1) as pool:  # as the delivery worker's thread pool calls it (and off any test's event loop)
+        attempt = pool.submit(
+            deliver_once, target, {"x": 1}, {}, "msg_rebind", "", httpx.Timeout(1.0), 3.0, utc_now()
+        ).result()
+    assert attempt.outcome == "delivered", attempt
+    assert resolutions == ["127.0.0.1"]  # resolved once, by the check
+    [request] = receiver.received
+    assert request.headers["Host"] == f"hooks.rebind.test:{receiver.port}"

@@ -100,6 +100,12 @@ def test_a_tidy_package_is_priced_by_id_as_brtp_run_prices_the_file(
     dataset = response.json()
     assert response.headers["Location"] == f"/datasets/{dataset['dataset_id']}" == dataset["href"]
     assert dataset["source_format"] == "tidy package" and dataset["counts"]["prosumers"] == 40
+    assert (dataset["first_slot"], dataset["last_slot"], dataset["end"], dataset["slot_hours"]) == (
+        "2021-11-11T00:00:00Z",
+        "2021-11-11T23:00:00Z",
+        "2021-11-12T00:00:00Z",
+        1.0,
+    )
     assert client.get(dataset["href"], headers=AUTH).json()["prosumers"] == dataset["prosumers"]
     listed = client.get("/datasets?limit=200", headers=AUTH).json()["items"]
     assert dataset["dataset_id"] in [d["dataset_id"] for d in listed] and "prosumers" not in listed[0]
