@@ -12,8 +12,14 @@ from hypothesis import settings
 
 from swagger_server.app import create_app
 from swagger_server.embedded import free_port, start_embedded_redis
-from swagger_server.sample_data.generator import generate_documents, write_documents
-from tests.documents import SHARED_EXPORT, Documents, load_documents, require_shared, sample_documents
+from tests.documents import (
+    SHARED_EXPORT,
+    Documents,
+    generated_sample_dir,
+    load_documents,
+    require_shared,
+    sample_documents,
+)
 from tests.services import (
     CALLBACK_TEST_SETTINGS,
     SYSTEM_REDIS,
@@ -72,9 +78,7 @@ def redis_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def service_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Sample files with 300 users per level (so that some jobs run long enough to cancel)."""
-    directory = tmp_path_factory.mktemp("sample-data")
-    write_documents(generate_documents(users_per_level=300), directory)
-    return directory
+    return generated_sample_dir(tmp_path_factory, "sample-data", users_per_level=300)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 
 from BRTP import FlexRequest, Portfolio, flex_request_from_documents, portfolio_from_documents
 from swagger_server.sample_data import SAMPLE_DIR
+from swagger_server.sample_data.generator import generate_documents, write_documents
 
 Documents = dict[str, list[dict[str, Any]]]
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +49,10 @@ def build_job(
     request_doc = next(d for d in docs["flex_requests"] if d["name"] == flex_name)
     request = flex_request_from_documents(request_doc, docs["flex_request_data_points"], portfolio.grid)
     return portfolio, request
+
+
+def generated_sample_dir(tmp_path_factory: pytest.TempPathFactory, name: str, users_per_level: int) -> Path:
+    """A folder of sample files written by the project's generator, ``users_per_level`` users per level."""
+    directory = tmp_path_factory.mktemp(name)
+    write_documents(generate_documents(users_per_level=users_per_level), directory)
+    return directory

@@ -25,7 +25,7 @@ retries, a message lost with an unsaved Redis).
 import base64
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis
 import structlog
@@ -46,8 +46,8 @@ class SweepReport:
     active: int
     stuck: tuple[str, ...] = ()
     driven_on: tuple[str, ...] = ()
-    failed: tuple[str, ...] = field(default=())
-    callbacks_resent: tuple[str, ...] = field(default=())
+    failed: tuple[str, ...] = ()
+    callbacks_resent: tuple[str, ...] = ()
 
 
 def job_id_of(raw: bytes | str) -> str | None:

@@ -1,12 +1,10 @@
 """An app in central-DB mode and one in sample-data mode on the committed sample files."""
 
-from pathlib import Path
-
 import pytest
 
 from swagger_server.app import create_app
 from swagger_server.sample_data import SAMPLE_DIR
-from tests.central_db.support import CENTRAL_QUEUE
+from tests.central_db.support import CENTRAL_QUEUE, central_settings
 from tests.fakes.eve_server import EveServer
 from tests.services import celery_worker, make_settings, service_env
 
@@ -14,15 +12,10 @@ from tests.services import celery_worker, make_settings, service_env
 @pytest.fixture
 def central_client(fresh_eve: EveServer, central_worker, redis_url: str):  # type: ignore[no-untyped-def]
     """An in-process app in central-DB mode (tokens checked by the fake's /authorization/)."""
-    settings = make_settings(
+    settings = central_settings(
         redis_url,
-        Path("/nonexistent"),
         CENTRAL_QUEUE,
-        sample_data=False,
-        central_db_base_url=fresh_eve.url,
-        central_db_client_id="pricing",
-        central_db_username=fresh_eve.state.username,
-        central_db_password=fresh_eve.state.password,
+        fresh_eve,
         central_db_timeout=1.0,
         central_db_retries=3,
         central_db_backoff=0.05,

@@ -1,6 +1,10 @@
 """The fake central DB's settings and tokens, shared by the central-DB and browser tests."""
 
+from pathlib import Path
+
+from swagger_server.core.settings import Settings
 from tests.fakes.eve_server import EveServer
+from tests.services import make_settings
 
 CENTRAL_QUEUE = "pricing-central"
 
@@ -25,3 +29,18 @@ def central_env(eve: EveServer) -> dict[str, str]:
 def user_token(eve: EveServer, scope: str = "post_pricing") -> dict[str, str]:
     """An Authorization header with a token the fake central DB issued."""
     return {"Authorization": f"Bearer {eve.state.issue_token(scope)}"}
+
+
+def central_settings(redis_url: str, queue: str, eve: EveServer, **overrides: object) -> Settings:
+    """Settings of an in-process app in central-DB mode on ``eve`` (tokens checked by its /authorization/)."""
+    return make_settings(
+        redis_url,
+        Path("/nonexistent"),
+        queue,
+        sample_data=False,
+        central_db_base_url=eve.url,
+        central_db_client_id="pricing",
+        central_db_username=eve.state.username,
+        central_db_password=eve.state.password,
+        **overrides,
+    )

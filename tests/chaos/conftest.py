@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from swagger_server.embedded import free_port
-from swagger_server.sample_data.generator import generate_documents, write_documents
 from tests.chaos.rig import PrivateRedis
+from tests.documents import generated_sample_dir
 from tests.services import CALLBACK_TEST_SETTINGS, api_server, service_env
 
 
@@ -27,9 +27,7 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
 @pytest.fixture(scope="module")
 def chaos_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Sample files with 900 users per level: a job of all of them outlasts a short visibility timeout."""
-    directory = tmp_path_factory.mktemp("chaos-sample-data")
-    write_documents(generate_documents(users_per_level=900), directory)
-    return directory
+    return generated_sample_dir(tmp_path_factory, "chaos-sample-data", users_per_level=900)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from swagger_server.app import create_app
-from tests.central_db.support import central_env, user_token
+from tests.central_db.support import central_env, central_settings, user_token
 from tests.chaos.rig import submit, wait_for_state, worker
 from tests.fakes.eve_server import EveServer, Fault
 from tests.fakes.receiver import Receiver, Reply
 from tests.jobs import README_JOB, wait_for
-from tests.services import callback_worker, celery_worker, make_settings, service_env
+from tests.services import callback_worker, celery_worker, service_env
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -67,18 +67,8 @@ def patient_central(
     queue = "pricing-chaos-central"
     patient = central_env(eve) | {"CENTRAL_DB_OUTAGE_SECONDS": "40"}
     env = service_env(redis_url, Path("/nonexistent"), queue, **patient)
-    settings = make_settings(
-        redis_url,
-        Path("/nonexistent"),
-        queue,
-        sample_data=False,
-        central_db_base_url=eve.url,
-        central_db_client_id="pricing",
-        central_db_username=eve.state.username,
-        central_db_password=eve.state.password,
-    )
     with celery_worker(env, tmp_path_factory.mktemp("patient") / "worker.log", name="patient"):
-        yield create_app(settings).test_client(), eve
+        yield create_app(central_settings(redis_url, queue, eve)).test_client(), eve
 
 
 def test_a_central_db_down_for_a_while_delays_the_job_but_it_succeeds(patient_central, fresh_eve) -> None:  # type: ignore[no-untyped-def]
