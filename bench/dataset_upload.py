@@ -81,7 +81,7 @@ def main() -> None:
             _env_file=None, redis_url=url, sample_data=True, max_upload_bytes=2_000_000_000
         )
         client = create_app(settings).test_client()
-        datasets: DatasetStore = JobStore.from_url(url, 1).datasets()
+        datasets: DatasetStore = JobStore.from_url(url, 1).datasets
         columns = ("prosumers", "zip MB", "stored MB", "load s", "upload s", "cut (stored) s", "cut (parse) s")
         print(" ".join(f"{name:>{max(9, len(name))}}" for name in columns))
         for size in args.sizes:

@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     store = JobStore.from_url(settings.broker_url, settings.job_retention_days)
     queue = JobQueue(settings, store.workspace(settings.workspace_ttl))
     datasets = DatasetService(
-        store.datasets(),
+        store.datasets,
         max_upload_bytes=settings.max_upload_bytes,
         max_unpacked_bytes=settings.max_unpacked_bytes,
         shared=settings.is_single_tenant,
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         callback_allowlist=Allowlist.parse(settings.callback_allowlist),
         shared=settings.is_single_tenant,
     )
-    warn_if_datasets_may_be_lost(store.datasets())
+    warn_if_datasets_may_be_lost(store.datasets)
     installed = dependencies.Dependencies(
         settings=settings,
         service=service,

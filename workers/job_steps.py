@@ -122,7 +122,7 @@ def prepare_job(job_id: str, store: JobStore, workspace: JobWorkspace, source: D
         return None
     request = store.get(job_id, with_result=False).request
     if request.dataset is not None:
-        arrays = store.datasets().arrays(request.dataset)
+        arrays = store.datasets.arrays(request.dataset)
         if arrays is None:
             raise DataSourceError(f"the dataset {request.dataset} was deleted before the job started")
         dataset = dataset_from_bytes(arrays)

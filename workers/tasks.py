@@ -18,6 +18,7 @@ whose tasks are gone all the same is driven on by :mod:`workers.sweeper`.
 import time
 
 from celery import Task
+from celery.utils.time import get_exponential_backoff_interval
 
 from swagger_server.core.central_db import CentralDbUnavailable
 from swagger_server.core.settings import get_settings
@@ -41,11 +42,11 @@ STEP_RETRIES = {
 }
 
 
-def outage_retries(window_seconds: float, first: float = 2.0, cap: float = 30.0) -> int:
-    """How many retries, ``first`` s apart then doubling up to ``cap`` (Celery's backoff), fit in ``window_seconds``."""
-    count, waited = 0, 0.0
-    while waited + min(cap, first * 2**count) <= window_seconds:
-        waited += min(cap, first * 2**count)
+def outage_retries(window_seconds: float, first: int = 2, cap: int = 30) -> int:
+    """How many of Celery's backoff delays (``first`` s, doubling, at most ``cap``) fit in ``window_seconds``."""
+    count, waited = 0, 0
+    while waited + (delay := get_exponential_backoff_interval(first, count, cap)) <= window_seconds:
+        waited += delay
         count += 1
     return count
 

@@ -14,14 +14,14 @@ delete check), ``pricing:datasets`` and ``pricing:datasets:owner:<owner>``
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import redis
 
 from BRTP.data.dataset import Dataset
 from BRTP.data.portfolio import SlotGrid
 from swagger_server.core.errors import JobConflictError, JobNotFoundError
-from swagger_server.core.jobs import JsonObject
+from swagger_server.core.jobs import JsonObject, utc_now
 
 DATASET_KEY = "pricing:dataset:{}"
 ARRAYS_KEY = "pricing:dataset:{}:arrays"
@@ -83,7 +83,7 @@ class DatasetSummary:
             dataset_id=dataset_id,
             name=name,
             owner=owner,
-            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            created_at=utc_now(),
             source_format=source_format,
             prosumers=dataset.user_names,
             flex_requests=tuple(sorted(dataset.flex_requests)),

@@ -127,6 +127,8 @@ class JobStore:
         self.binary = binary
         self.retention_seconds = retention_seconds
         self.metrics = JobMetrics(client)
+        #: Uploaded datasets, on the same Redis.
+        self.datasets = DatasetStore(client, binary, JOB_KEY.format(""))
         self._transition = client.register_script(_TRANSITION)
         self._create = client.register_script(_CREATE)
 
@@ -361,10 +363,6 @@ class JobStore:
     def cache_image(self, job_id: str, name: str, data: bytes) -> None:
         """Keep a rendered image as long as the job."""
         self.binary.set(IMAGE_KEY.format(job_id, name), data, ex=self.retention_seconds)
-
-    def datasets(self) -> DatasetStore:
-        """Uploaded datasets, on the same Redis."""
-        return DatasetStore(self.redis, self.binary, JOB_KEY.format(""))
 
     def workspace(self, ttl_seconds: int) -> "JobWorkspace":
         """Working data of running jobs, on the same Redis."""

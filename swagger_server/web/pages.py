@@ -232,11 +232,11 @@ async def dataset_page(request: Request) -> Response:
 async def dataset_plot(request: Request) -> Response:
     """``GET /datasets/{dataset_id}/plot.png``: the dataset's aggregate load and flex requests."""
     identity = await caller(request)
+    if identity is None:
+        return to_login(request)
     datasets = dependencies.current().datasets
     dataset_id = request.path_params["dataset_id"]
     try:
-        if identity is None:
-            raise JobNotFoundError("sign in first", field="dataset_id")
         datasets.get(dataset_id, identity)
         arrays = datasets.store.arrays(dataset_id)
         if arrays is None:

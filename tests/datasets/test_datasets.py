@@ -177,7 +177,7 @@ def test_a_dataset_used_by_a_queued_job_cannot_be_deleted(
     record = JobRecord(
         job_id=f"queued-{dataset['dataset_id']}", state=JobState.QUEUED, request=request, submitted_at=utc_now()
     )
-    store.datasets().use(dataset["dataset_id"], record.job_id)
+    store.datasets.use(dataset["dataset_id"], record.job_id)
     store.create(record)
     refused = client.delete(dataset["href"], headers=AUTH)
     assert refused.status_code == 409 and record.job_id in refused.json()["detail"]

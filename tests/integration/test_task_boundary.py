@@ -49,7 +49,7 @@ def service(store: JobStore, debug: bool) -> PricingService:
         store,
         BrokenSource(),
         NoQueue(),
-        DatasetService(store.datasets(), max_upload_bytes=10**6, max_unpacked_bytes=10**7, shared=True),
+        DatasetService(store.datasets, max_upload_bytes=10**6, max_unpacked_bytes=10**7, shared=True),
         max_horizon_days=7,
         show_tracebacks=debug,
         callback_allowlist=Allowlist.parse([]),
