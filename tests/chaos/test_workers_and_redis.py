@@ -44,17 +44,17 @@ def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
     job = long_job()
     with worker(chaos_env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
-        progress = wait_for_state(api, job_id, 120, running_with_progress)["progress"]
+        wait_for_state(api, job_id, 120, running_with_progress)
         first.kill_all()
         killed_at = time.monotonic()
     with worker(chaos_env, tmp_path / "second.log", name="second"):
-        # The held task was not renewed since the kill: back in the queue after the visibility timeout.
-        moved = wait_for_state(api, job_id, VISIBILITY + 30, lambda j: j["progress"] > progress)
-        resumed_after = time.monotonic() - killed_at
-        done = wait_for_state(api, job_id, 90)
+        # The other gammas run at once; the one the dead worker held was not renewed since the kill, so the job
+        # can only finish once the visibility timeout gives that task back to the queue.
+        done = wait_for_state(api, job_id, VISIBILITY + 45)
+        finished_after = time.monotonic() - killed_at
     assert_complete(done, job["gamma_values"])
-    assert moved["state"] in ("running", "succeeded")
-    assert resumed_after < 60, f"the killed worker's task came back after {resumed_after:.0f} s"
+    assert finished_after > VISIBILITY - 10, f"finished {finished_after:.0f} s after the kill: nothing was held?"
+    assert finished_after < 90, f"the job ended {finished_after:.0f} s after the kill, not within 90 s"
     assert "second@" in str(done["result"]["raw_data"]["SOLVER"]), "the second worker solved the rest"
 
 
@@ -70,12 +70,10 @@ def test_redis_restarted_mid_job(
         time.sleep(8)  # Redis stays down for a while: the API answers 503, the worker waits
         assert api.get("/ready").status_code == 503
         private_redis.start()
-        back_at = time.monotonic()
         done = wait_for_state(api, job_id, 90)
         assert_complete(done, job["gamma_values"])
         small = submit(api)
         assert wait_for_state(api, small, 30)["state"] == "succeeded"
-    assert time.monotonic() - back_at < 120
     assert redis.Redis.from_url(private_redis.url).zscore("pricing:heartbeats", job_id) is None
 
 
