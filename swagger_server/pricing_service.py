@@ -162,7 +162,7 @@ class PricingService:
         Only the caller's own jobs unless the deployment is single-tenant.
         """
         owner = None if self.shared else identity
-        records, total = self.store.list(JobState.parse(status) if status else None, limit, offset, owner)
+        records, total = self.store.page(JobState.parse(status) if status else None, limit, offset, owner)
         items = []
         for r in records:
             item: JsonObject = {

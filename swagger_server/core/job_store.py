@@ -289,7 +289,7 @@ class JobStore:
         self._finished(job_id, JobState.CANCELLED)
         return self.get(job_id)
 
-    def list(
+    def page(
         self, state: JobState | None, limit: int, offset: int, owner: str | None = None
     ) -> tuple[list[JobRecord], int]:
         """A page of jobs, newest first, optionally of one state and one owner; and the number matching.

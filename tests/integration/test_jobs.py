@@ -1,10 +1,15 @@
 """End to end: HTTP -> job store -> Celery worker -> BRTP -> job store -> HTTP, on a real Redis."""
 
+import socket
+import uuid
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from swagger_server.app import create_app
-from tests.jobs import AUTH, README_JOB, long_job_changes, submit, wait_for
+from swagger_server.embedded import wait_until
+from tests.jobs import AUTH, README_JOB, long_job_changes, submit, wait_for, without_timings
 from tests.services import api_server, celery_worker, make_settings, service_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -45,6 +50,39 @@ def test_running_job_can_be_cancelled_and_the_worker_takes_the_next(client) -> N
     final = wait_for(client, long_id)
     assert final["state"] == "cancelled" and final["progress"] < 1 and "result" not in final
     assert final["status"] == "FAILURE" and "cancelled" in final["error"]
+
+
+def test_many_gammas_per_task_give_the_same_numbers_and_a_cancel_stops_the_task_mid_chunk(  # type: ignore[no-untyped-def]
+    client, redis_url: str, service_sample_dir: Path, tmp_path: Path
+) -> None:
+    """``GAMMAS_PER_TASK=50``: a job is one solve task on one worker, with the numbers of one gamma per task;
+    a DELETE ends that task after the gamma it is solving (its log says so), and the worker takes the next job.
+    """
+    queue = f"pricing-chunked-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "chunked-worker.log"
+    chunked = create_app(make_settings(redis_url, service_sample_dir, queue)).test_client()
+    four = {"gamma_values": [0, 0.5, 1.0, 1.5]}
+    one_per_task = wait_for(client, submit(client, **four))
+    with celery_worker(service_env(redis_url, service_sample_dir, queue, GAMMAS_PER_TASK="50"), log, name="chunked"):
+        together = wait_for(chunked, submit(chunked, **four))
+        assert without_timings(together["result"]) == without_timings(one_per_task["result"])
+        assert {row["solved_by"] for row in together["result"]["raw_data"]["SOLVER"]} == {
+            f"chunked@{socket.gethostname()}"
+        }
+        assert log.read_text().count("solve.done") == 1  # one task solved the four gammas
+
+        long_id = submit(chunked, **long_job_changes())
+        wait_for(chunked, long_id, states=("running",), predicate=lambda b: b["progress"] > 0, timeout=60)
+        assert chunked.delete(f"/pricing/{long_id}", headers=AUTH).status_code == 200
+        # The cause, from the worker: the task stopped on the cancel (no 'solve.done' for the long job).
+        wait_until(lambda: _logged(log, "job.cancelled", long_id), 60, what="the chunk to stop on the cancel")
+        assert not _logged(log, "solve.done", long_id)
+        assert_readme_result(wait_for(chunked, submit(chunked), timeout=60))
+
+
+def _logged(log: Path, event: str, job_id: str) -> bool:
+    """True if a line of the worker's log has ``event`` for ``job_id``."""
+    return any(event in line and job_id in line for line in log.read_text().splitlines())
 
 
 def test_queued_job_can_be_cancelled_before_it_starts(client) -> None:  # type: ignore[no-untyped-def]

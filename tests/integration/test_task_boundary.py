@@ -1,7 +1,7 @@
 """The task boundary and the job's three steps, run in-process on a real Redis."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -95,22 +95,67 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     assert store.get(job_id) == first
 
 
-def test_a_failing_gamma_fails_the_job_naming_it(redis_url: str, service_sample_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def worker_resources(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``workers.resources`` made anew for this test's Redis (and forgotten after it)."""
+    from swagger_server.core.settings import get_settings
+    from workers import resources
+
+    cached = (get_settings, resources.job_store, resources.workspace, resources.data_source)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    for each in cached:
+        each.cache_clear()
+    yield
+    for each in cached:
+        each.cache_clear()
+
+
+def test_a_failing_gamma_fails_the_job_naming_it(
+    redis_url: str, service_sample_dir, worker_resources, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The solve task's own wording: which gamma failed, then the solver's message."""
     from BRTP import SolverError
+    from workers.tasks import solve_chunk_task
 
     store = JobStore.from_url(redis_url, retention_days=1)
-    workspace = store.workspace(60)
-    job_id = new_job(store, gamma_values=[4.0])
-    prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
+    job_id = new_job(store, gamma_values=[0.5, 4.0])
+    prepare_job(job_id, store, store.workspace(60), SampleFiles(service_sample_dir))
 
     def no_solver(*args: object, **kwargs: object) -> None:
         raise SolverError("PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0")
 
     monkeypatch.setattr("workers.job_steps.solve_gammas", no_solver)
-    guarded(job_id, store, "solving gamma 4", 60, lambda: solve_chunk(job_id, [1], store, workspace, "test"))
+    solve_chunk_task.run(job_id, [1, 2])  # the task body, as a worker runs it (gammas 0, 0.5, 4)
     record = store.get(job_id)
     assert record.state is JobState.FAILED
-    assert record.error == "solving gamma 4: PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0"
+    assert record.error == "solving gamma 0.5, 4: PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0"
+
+
+def test_a_cancel_stops_a_chunk_after_the_gamma_being_solved(redis_url: str, service_sample_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """DELETE while a task solves the first of five gammas: it stores that one and solves no other."""
+    from BRTP import run as brtp_run
+
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    job_id = new_job(store, gamma_values=[0.5, 1.0, 1.5, 2.0])
+    prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
+    solved: list[float] = []
+
+    def cancelled_during_the_first(problem, gammas, options, on_outcome):  # type: ignore[no-untyped-def]
+        def outcome(result):  # type: ignore[no-untyped-def]
+            solved.append(result.kpis.gamma)
+            if len(solved) == 1:
+                store.revoke(job_id)  # the DELETE, arriving while this gamma was being solved
+            on_outcome(result)
+
+        return brtp_run.solve_gammas(problem, gammas, options, on_outcome=outcome)
+
+    monkeypatch.setattr("workers.job_steps.solve_gammas", cancelled_during_the_first)
+    outcome = guarded(job_id, store, "solving", 60, lambda: solve_chunk(job_id, [0, 1, 2, 3, 4], store, workspace, "t"))
+    assert outcome is None  # the task ended on the cancel, not after its chunk
+    assert solved == [0.0]
+    assert workspace.done(job_id) == {0}
+    assert store.state(job_id) is JobState.CANCELLED
 
 
 def test_concurrent_submits_with_one_idempotency_key_make_one_job_and_every_answer_reads(redis_url: str) -> None:
@@ -149,20 +194,20 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(redis_
         store.mark_started(job_id)
     store.mark_failure(ids[0], "bad data")
     store.revoke(ids[1])
-    running, total = store.list(JobState.RUNNING, 10, 0)
+    running, total = store.page(JobState.RUNNING, 10, 0)
     assert [r.job_id for r in running] == ["job-3", "job-2"] and total == 2
-    assert [r.job_id for r in store.list(JobState.QUEUED, 2, 1)[0]] == ["job-5", "job-4"]
-    assert [r.job_id for r in store.list(JobState.CANCELLED, 5, 0)[0]] == ["job-1"]
+    assert [r.job_id for r in store.page(JobState.QUEUED, 2, 1)[0]] == ["job-5", "job-4"]
+    assert [r.job_id for r in store.page(JobState.CANCELLED, 5, 0)[0]] == ["job-1"]
     # Each owner's indexes follow the same transitions.
-    assert [r.job_id for r in store.list(JobState.RUNNING, 10, 0, owner="even")[0]] == ["job-2"]
-    assert [r.job_id for r in store.list(JobState.FAILED, 10, 0, owner="even")[0]] == ["job-0"]
-    assert store.list(JobState.FAILED, 10, 0, owner="odd") == ([], 0)
-    assert [r.job_id for r in store.list(None, 10, 0, owner="odd")[0]] == ["job-5", "job-3", "job-1"]
-    everything, total = store.list(None, 3, 0)
+    assert [r.job_id for r in store.page(JobState.RUNNING, 10, 0, owner="even")[0]] == ["job-2"]
+    assert [r.job_id for r in store.page(JobState.FAILED, 10, 0, owner="even")[0]] == ["job-0"]
+    assert store.page(JobState.FAILED, 10, 0, owner="odd") == ([], 0)
+    assert [r.job_id for r in store.page(None, 10, 0, owner="odd")[0]] == ["job-5", "job-3", "job-1"]
+    everything, total = store.page(None, 3, 0)
     assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
     store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
-    page, total = store.list(None, 3, 0)
+    page, total = store.page(None, 3, 0)
     assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
-    assert store.list(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
-    assert [r.job_id for r in store.list(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
-    assert store.list(None, 5, 0, owner="odd")[1] == 2
+    assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
+    assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
+    assert store.page(None, 5, 0, owner="odd")[1] == 2
