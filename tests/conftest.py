@@ -88,13 +88,18 @@ def queue_name() -> str:
 
 
 @pytest.fixture(scope="session")
+def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session worker's log (what it did and why: skipped, cancelled, discarded tasks)."""
+    return tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@pytest.fixture(scope="session")
 def worker(
-    redis_url: str, service_sample_dir: Path, queue_name: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str, service_sample_dir: Path, queue_name: str, worker_log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """One real Celery worker process on the test Redis."""
-    folder = tmp_path_factory.mktemp("worker")
     env = service_env(redis_url, service_sample_dir, queue_name, **CALLBACK_TEST_SETTINGS)
-    with celery_worker(env, folder / "worker.log") as process, callback_worker(env, folder / "callbacks.log"):
+    with celery_worker(env, worker_log) as process, callback_worker(env, worker_log.with_name("callbacks.log")):
         yield process
 
 

@@ -9,6 +9,7 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from swagger_server.core.job_store import JobStore
 from tests.fakes.receiver import Receiver, Reply
 from tests.jobs import AUTH, submit, wait_for
 from tests.services import CALLBACK_SECRET, free_port
@@ -35,17 +36,21 @@ def callback_settled(client, job_id: str, timeout: float = 30) -> dict:  # type:
     )
 
 
+def no_attempt_due(redis_url: str, job_id: str) -> bool:
+    """True when the store has no further attempt due for the job's callback: what it has received is final."""
+    return job_id not in JobStore.from_url(redis_url, retention_days=1).overdue_callbacks(float("inf"))
+
+
 def lower(headers: dict[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def test_delivered_once_signed_with_the_clients_headers(client) -> None:  # type: ignore[no-untyped-def]
+def test_delivered_once_signed_with_the_clients_headers(client, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     with Receiver() as receiver:
         headers = {"Authorization": "Bearer abc", "X-Trace": "t-1", "webhook-id": "forged", "Host": "evil.example"}
         job_id = submit(client, callback={"url": receiver.url(), "headers": headers})
         job = callback_settled(client, job_id)
-        time.sleep(0.5)  # nothing else arrives
-        assert len(receiver.received) == 1
+        assert no_attempt_due(redis_url, job_id) and len(receiver.received) == 1
         got = receiver.received[0]
     sent = lower(got.headers)
     assert job["callback"]["state"] == "delivered" and len(job["callback"]["attempts"]) == 1
@@ -82,13 +87,17 @@ def test_receiver_down_then_up(client) -> None:  # type: ignore[no-untyped-def]
     assert attempts[-1] == {**attempts[-1], "outcome": "delivered", "status": 200}
 
 
-def test_500_then_200(client) -> None:  # type: ignore[no-untyped-def]
+def test_500_then_200(client, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Retried because of the 500 (or, on a loaded machine, a read timeout), delivered at last, one webhook-id."""
     with Receiver() as receiver:
         receiver.replies = [Reply(status=500, body="busy")]
         job = callback_settled(client, submit(client, callback={"url": receiver.url()}))
-        assert [r.headers["webhook-id"] for r in receiver.received] == [f"msg_{job['job_id']}"] * 2
-    assert [a.get("status") for a in job["callback"]["attempts"]] == [500, 200]
-    assert job["callback"]["state"] == "delivered"
+        assert no_attempt_due(redis_url, job["job_id"])
+        assert [r.headers["webhook-id"] for r in receiver.received] == [f"msg_{job['job_id']}"] * len(receiver.received)
+    attempts = job["callback"]["attempts"]
+    assert len(attempts) == len(receiver.received) >= 2 and job["callback"]["state"] == "delivered"
+    assert attempts[0]["outcome"] == "retry" and (attempts[0].get("status") == 500 or "timeout" in attempts[0]["error"])
+    assert all(a["outcome"] == "retry" for a in attempts[:-1]) and attempts[-1]["status"] == 200
 
 
 def test_429_retry_after_is_honoured(client) -> None:  # type: ignore[no-untyped-def]
@@ -100,22 +109,21 @@ def test_429_retry_after_is_honoured(client) -> None:  # type: ignore[no-untyped
     assert gap >= 0.9
 
 
-def test_410_is_not_retried(client) -> None:  # type: ignore[no-untyped-def]
+def test_410_is_not_retried(client, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     with Receiver() as receiver:
         receiver.replies = [Reply(status=410, body="gone")]
         job = callback_settled(client, submit(client, callback={"url": receiver.url()}))
-        time.sleep(1.0)
-        assert len(receiver.received) == 1
+        assert no_attempt_due(redis_url, job["job_id"]) and len(receiver.received) == 1
     assert job["status"] == "SUCCESS" and job["callback"]["state"] == "failed"
     assert job["result"]["callback_result"] == "status: 410\n\ngone"
     assert client.get(f"/pricing/{job['job_id']}", headers=AUTH).json()["result"]["raw_data"]["GAMMA"] == [0.0, 1.0]
 
 
-def test_redirect_is_not_followed(client) -> None:  # type: ignore[no-untyped-def]
+def test_redirect_is_not_followed(client, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     with Receiver() as receiver, Receiver() as elsewhere:
         receiver.replies = [Reply(status=307, headers={"Location": elsewhere.url()})]
         job = callback_settled(client, submit(client, callback={"url": receiver.url()}))
-        time.sleep(0.5)
+        assert no_attempt_due(redis_url, job["job_id"])
         assert len(receiver.received) == 1 and elsewhere.connections == 0
     assert job["callback"]["state"] == "failed"
     assert job["callback"]["attempts"][0]["error"] == "redirect not followed"
@@ -136,9 +144,9 @@ def test_jobs_without_callback_have_no_delivery(client) -> None:  # type: ignore
 
 
 def test_a_receiver_that_drips_its_answer_is_cut_off_and_the_attempt_recorded(client) -> None:  # type: ignore[no-untyped-def]
-    """Each read arrives within the read timeout (1 s), but the whole answer would take 10 s: the 3 s deadline ends it."""
+    """Each read arrives within the read timeout (1 s), but the whole answer would take 5 s: the 3 s deadline ends it."""
     with Receiver() as receiver:
-        receiver.replies = [Reply(status=200, body="x" * 20, drip=0.5)]
+        receiver.replies = [Reply(status=200, body="x" * 20, drip=0.25)]
         job_id = submit(client, callback={"url": receiver.url()})
         job = wait_for(
             client,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from swagger_server.app import create_app
+from swagger_server.core.job_store import JobStore
 from swagger_server.embedded import wait_until
 from tests.jobs import AUTH, README_JOB, long_job_changes, submit, wait_for, without_timings
 from tests.services import api_server, celery_worker, make_settings, service_env
@@ -85,20 +86,33 @@ def _logged(log: Path, event: str, job_id: str) -> bool:
     return any(event in line and job_id in line for line in log.read_text().splitlines())
 
 
-def test_queued_job_can_be_cancelled_before_it_starts(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancel_revokes_the_queued_solve_tasks(client, worker_log: Path, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A running job's solve tasks still in the queue are revoked: the worker discards them instead of running them."""
     long_id = submit(client, **long_job_changes())
-    # Once the long job's solve tasks are running, the rest of them are queued ahead of the next job.
     wait_for(client, long_id, states=("running",), predicate=lambda b: b["progress"] > 0, timeout=60)
-    queued_id = submit(client)
-    assert client.get(f"/pricing/{queued_id}", headers=AUTH).json()["state"] == "queued"
-    response = client.delete(f"/pricing/{queued_id}", headers=AUTH)
+    solve_tasks = JobStore.from_url(redis_url, retention_days=1).workspace(60).task_ids(long_id)
+    assert len(solve_tasks) == 50  # one per gamma (gamma 0 is among the 50 values)
+    assert client.delete(f"/pricing/{long_id}", headers=AUTH).status_code == 200
+    assert_readme_result(wait_for(client, submit(client)))  # taken after the discarded ones
+    discarded = [t for t in solve_tasks if _logged(worker_log, "Discarding revoked task", t)]
+    assert len(discarded) >= 40, f"{len(discarded)} of the 50 solve tasks were discarded as revoked"
+
+
+def test_queued_job_can_be_cancelled_before_it_starts(redis_url, service_sample_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a queue no worker reads yet the job is queued for certain; cancelled there, a worker started later skips it."""
+    queue = f"pricing-idle-{uuid.uuid4().hex[:8]}"
+    idle = create_app(make_settings(redis_url, service_sample_dir, queue)).test_client()
+    queued_id = submit(idle)
+    assert idle.get(f"/pricing/{queued_id}", headers=AUTH).json()["state"] == "queued"
+    response = idle.delete(f"/pricing/{queued_id}", headers=AUTH)
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
-    client.delete(f"/pricing/{long_id}", headers=AUTH)
-    after_id = submit(client)
-    assert_readme_result(wait_for(client, after_id))
-    queued = wait_for(client, queued_id)
+    log = tmp_path / "late-worker.log"
+    with celery_worker(service_env(redis_url, service_sample_dir, queue), log, name="late"):
+        assert_readme_result(wait_for(idle, submit(idle)))  # submitted after the cancelled one
+        wait_until(lambda: _logged(log, "job.skipped", queued_id), 30, what="the cancelled job's task to be skipped")
+    queued = idle.get(f"/pricing/{queued_id}", headers=AUTH).json()
     assert queued["state"] == "cancelled" and "started_at" not in queued
-    again = client.delete(f"/pricing/{queued_id}", headers=AUTH)
+    again = idle.delete(f"/pricing/{queued_id}", headers=AUTH)
     assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json")
 
 
