@@ -1,9 +1,15 @@
 """Bearer tokens in central-DB mode: checked with the central DB, cached, never blocking the loop."""
 
+import asyncio
+import base64
+import time
+
 import pytest
 
 from swagger_server.app import create_app
+from swagger_server.auth import central_db_authorizer, introspection_authorizer
 from tests.central_db.support import CENTRAL_QUEUE, user_token
+from tests.fakes.eve_server import EveServer, Fault
 from tests.services import make_settings
 
 pytestmark = pytest.mark.integration
@@ -48,3 +54,48 @@ def test_swagger_ui_token_url_is_the_central_dbs(central_client, fresh_eve) -> N
         spec["components"]["securitySchemes"]["oAuth2"]["flows"]["password"]["tokenUrl"]
         == f"{fresh_eve.url}/oauth/token"
     )
+
+
+def test_a_read_only_token_may_read_but_not_submit(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
+    """The check names the method: the central DB grants GET to this token and refuses POST; each is asked once."""
+    headers = user_token(fresh_eve, scope="read_only")
+    assert central_client.get("/pricing?limit=1", headers=headers).status_code == 200
+    assert central_client.post("/pricing", json={}, headers=headers).status_code == 401
+    assert central_client.post("/pricing", json={}, headers=headers).status_code == 401
+    assert fresh_eve.state.calls["authorization"] == 2
+
+
+def test_concurrent_checks_of_one_token_share_one_call(fresh_eve: EveServer) -> None:
+    """Twenty requests with one new token arrive while its check is in flight (the central DB takes 0.5 s)."""
+    fresh_eve.state.faults.append(Fault("authorization", delay=0.5))
+    check = central_db_authorizer(fresh_eve.url, ttl_seconds=30)
+    token = fresh_eve.state.issue_token()
+
+    async def burst() -> list[object]:
+        return list(await asyncio.gather(*(check.check(token, "GET", "/pricing") for _ in range(20))))
+
+    answers = asyncio.run(burst())
+    assert fresh_eve.state.calls["authorization"] == 1
+    assert all(answer == {"sub": "", "scope": ["post_pricing"]} for answer in answers)
+
+
+def test_a_token_is_checked_again_after_the_cache_lifetime(fresh_eve: EveServer) -> None:
+    """Within ``AUTH_CACHE_SECONDS`` the answer is reused; after it, the central DB is asked again (a revoked token
+    is then refused)."""
+    check = central_db_authorizer(fresh_eve.url, ttl_seconds=0.3)
+    token = fresh_eve.state.issue_token()
+    assert asyncio.run(check.check(token, "GET", "/pricing")) is not None
+    assert asyncio.run(check.check(token, "GET", "/pricing/abc")) is not None  # same resource: cached
+    assert fresh_eve.state.calls["authorization"] == 1
+    fresh_eve.state.revoke_all_tokens()
+    time.sleep(0.4)  # a lower bound: any longer wait gives the same answer
+    assert asyncio.run(check.check(token, "GET", "/pricing")) is None
+    assert fresh_eve.state.calls["authorization"] == 2
+
+
+def test_introspection_sends_the_client_credentials(fresh_eve: EveServer) -> None:
+    check = introspection_authorizer(f"{fresh_eve.url}/oauth/introspect", "pricing-api", "intro-secret", 30)
+    token = fresh_eve.state.issue_token()
+    assert asyncio.run(check.check(token, "GET", "/pricing")) == {"sub": "", "scope": ["post_pricing"]}
+    expected = "Basic " + base64.b64encode(b"pricing-api:intro-secret").decode()
+    assert fresh_eve.state.introspection_credentials[-1] == expected

@@ -53,6 +53,8 @@ class EveState:
     scopes: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    #: The Authorization header of every introspection request (the client's credentials).
+    introspection_credentials: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_token(self, scope: str = "post_pricing") -> str:
@@ -145,6 +147,7 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
                 return
             route = urlparse(self.path).path.rstrip("/")
             if route == "/oauth/introspect":
+                state.introspection_credentials.append(self.headers.get("Authorization", ""))
                 token = form.get("token", "")
                 active = state.token_valid(token)
                 self._send(
@@ -179,7 +182,10 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             path = url.path.strip("/")
             if path == "authorization":
-                ok = state.token_valid(query.get("token", "")) and query.get("resource") == "/pricing"
+                token = query.get("token", "")
+                # A token without the post_pricing scope may read (get), not submit or cancel.
+                allowed = query.get("method") == "get" or "post_pricing" in state.scopes.get(token, "").split()
+                ok = state.token_valid(token) and query.get("resource") == "/pricing" and allowed
                 self._send(200, "OK" if ok else "Unauthorized", "text/html; charset=utf-8")
                 return
             auth = self.headers.get("Authorization", "")
