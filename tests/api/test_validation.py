@@ -175,3 +175,13 @@ def test_requests_the_original_contract_allowed_are_accepted(client) -> None:  #
     assert response.status_code == 201, response.text
     stored = client.get(response.json()["href"], headers=AUTH).json()["request"]
     assert stored["dr_prosumers"] == ["user_1_High", "user_2_High"] and stored["gamma_values"] == [1.0]
+
+
+def test_ready_is_503_naming_the_checks_that_fail(service_sample_dir, queue_name) -> None:  # type: ignore[no-untyped-def]
+    """Nothing listens on port 1: the broker and the job store fail, the solver does not; the answer says which."""
+    down = create_app(make_settings("redis://127.0.0.1:1/0", service_sample_dir, queue_name)).test_client()
+    ready = down.get("/ready")
+    assert ready.status_code == 503 and ready.headers["content-type"].startswith("application/")
+    checks = ready.json()["checks"]
+    assert checks["solver"] == "ok" and checks["broker"] != "ok" and checks["job_store"] != "ok", checks
+    assert down.get("/health").status_code == 200  # alive, only not ready

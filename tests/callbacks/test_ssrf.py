@@ -2,18 +2,20 @@
 
 import ipaddress
 import socket
+import ssl
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import trustme
 
 from swagger_server.app import create_app
 from swagger_server.core.callbacks import Allowlist, CallbackRefused, DeliveryPolicy, check_url, deliver_once, is_public
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from tests.fakes.receiver import Receiver
-from tests.jobs import AUTH, README_JOB
+from tests.jobs import AUTH, README_JOB, submit
 from tests.services import make_settings
 from workers.callback_delivery import deliver_step
 
@@ -145,3 +147,69 @@ def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, mo
     assert resolutions == ["127.0.0.1"]  # resolved once, by the check
     [request] = receiver.received
     assert request.headers["Host"] == f"hooks.rebind.test:{receiver.port}"
+
+
+def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> None:
+    """Make ``names`` resolve to the given addresses (and any other name as usual); an empty list: no such host."""
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host not in names:
+            return real(host, port, *args, **kwargs)
+        if not names[host]:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = {4: socket.AF_INET, 6: socket.AF_INET6}
+        return [(family[ipaddress.ip_address(a).version], socket.SOCK_STREAM, 6, "", (a, port)) for a in names[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def deliver_in_a_thread(target, payload: dict[str, int]):  # type: ignore[no-untyped-def]
+    """``deliver_once`` as the delivery worker's thread pool calls it (off any test's event loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(deliver_once, target, payload, {}, "msg_t", "", httpx.Timeout(2.0), 5.0, utc_now()).result()
+
+
+def test_a_host_with_one_private_address_among_public_ones_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    resolving(
+        monkeypatch, {"hooks.mixed.test": ["93.184.215.14", "10.0.0.5", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]}
+    )
+    with pytest.raises(CallbackRefused, match=r"non-public address \(10\.0\.0\.5\)"):
+        check_url("https://hooks.mixed.test/cb", Allowlist.parse([]))
+
+
+def test_a_host_unresolvable_at_submit_is_accepted_and_its_delivery_fails_saying_so(  # type: ignore[no-untyped-def]
+    monkeypatch, redis_url, service_sample_dir, queue_name
+) -> None:
+    """DNS may not know the name yet when the job is submitted; at delivery it must, or the callback fails."""
+    resolving(monkeypatch, {"hooks.later.test": []})
+    settings = make_settings(redis_url, service_sample_dir, queue_name, callback_allowed_hosts="")
+    client = create_app(settings).test_client()
+    job_id = submit(client, callback={"url": "https://hooks.later.test/cb"})
+    store = JobStore.from_url(redis_url, retention_days=1)
+    store.mark_started(job_id)  # the job's end, as a worker records it
+    store.mark_success(job_id, {"plots": {}, "raw_data": {}, "warnings": []})
+    policy = DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1.0), 5.0, 0.1, 1.0, 5.0)
+    assert deliver_step(job_id, store, policy) is None  # no further attempt
+    delivery = store.get(job_id).callback
+    assert delivery is not None and delivery.state == "failed"
+    assert "'hooks.later.test' does not resolve" in (delivery.reason or "")
+
+
+def test_an_https_callback_goes_to_the_checked_address_with_sni_and_a_verified_certificate(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The TLS client asks for the host name (SNI) and checks the certificate against it, not against the address."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.tls.test").configure_cert(server_context)
+    resolving(monkeypatch, {"hooks.tls.test": ["127.0.0.1"], "other.tls.test": ["127.0.0.1"]})
+    allow = Allowlist.parse(["127.0.0.0/8"])
+    with Receiver(tls=server_context) as receiver, ca.cert_pem.tempfile() as ca_file:
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # httpx trusts the test CA (and only it)
+        attempt = deliver_in_a_thread(check_url(f"https://hooks.tls.test:{receiver.port}/cb", allow), {"x": 1})
+        assert attempt.outcome == "delivered", attempt
+        assert receiver.server_names == ["hooks.tls.test"]
+        assert receiver.received[0].headers["Host"] == f"hooks.tls.test:{receiver.port}"
+        # Same address, another name: the certificate does not match it, so nothing is posted.
+        wrong = deliver_in_a_thread(check_url(f"https://other.tls.test:{receiver.port}/cb", allow), {"x": 2})
+        assert wrong.outcome == "retry" and wrong.error == "connection failed (ConnectError)", wrong
+        assert len(receiver.received) == 1

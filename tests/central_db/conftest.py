@@ -10,8 +10,8 @@ from tests.services import celery_worker, make_settings, service_env
 
 
 @pytest.fixture
-def central_client(fresh_eve: EveServer, central_worker, redis_url: str):  # type: ignore[no-untyped-def]
-    """An in-process app in central-DB mode (tokens checked by the fake's /authorization/)."""
+def central_api(fresh_eve: EveServer, redis_url: str):  # type: ignore[no-untyped-def]
+    """An in-process app in central-DB mode (tokens checked by the fake's /authorization/), no worker behind it."""
     settings = central_settings(
         redis_url,
         CENTRAL_QUEUE,
@@ -22,6 +22,12 @@ def central_client(fresh_eve: EveServer, central_worker, redis_url: str):  # typ
         central_db_page_size=50,
     )
     return create_app(settings).test_client()
+
+
+@pytest.fixture
+def central_client(central_api, central_worker):  # type: ignore[no-untyped-def]
+    """The central-DB app with a real worker in central-DB mode behind it."""
+    return central_api
 
 
 @pytest.fixture(scope="module")

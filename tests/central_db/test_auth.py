@@ -8,28 +8,28 @@ import pytest
 
 from swagger_server.app import create_app
 from swagger_server.auth import central_db_authorizer, introspection_authorizer
-from tests.central_db.support import CENTRAL_QUEUE, user_token
+from tests.central_db.support import CENTRAL_QUEUE, central_settings, user_token
 from tests.fakes.eve_server import EveServer, Fault
 from tests.services import make_settings
 
 pytestmark = pytest.mark.integration
 
 
-def test_no_token_is_401(central_client) -> None:  # type: ignore[no-untyped-def]
-    response = central_client.get("/pricing")
+def test_no_token_is_401(central_api) -> None:  # type: ignore[no-untyped-def]
+    response = central_api.get("/pricing")
     assert response.status_code == 401 and response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_wrong_token_is_401(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
-    response = central_client.get("/pricing", headers={"Authorization": "Bearer not-a-central-db-token"})
+def test_wrong_token_is_401(central_api, fresh_eve) -> None:  # type: ignore[no-untyped-def]
+    response = central_api.get("/pricing", headers={"Authorization": "Bearer not-a-central-db-token"})
     assert response.status_code == 401
     assert fresh_eve.state.calls["authorization"] == 1
 
 
-def test_valid_token_is_checked_once_within_the_ttl(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
+def test_valid_token_is_checked_once_within_the_ttl(central_api, fresh_eve) -> None:  # type: ignore[no-untyped-def]
     headers = user_token(fresh_eve)
     for _ in range(20):
-        assert central_client.get("/pricing?limit=1", headers=headers).status_code == 200
+        assert central_api.get("/pricing?limit=1", headers=headers).status_code == 200
     assert fresh_eve.state.calls["authorization"] == 1
 
 
@@ -48,20 +48,20 @@ def test_introspection_without_the_scope_is_403(fresh_eve, redis_url, tmp_path) 
     assert client.get("/pricing", headers={"Authorization": "Bearer forged"}).status_code == 401
 
 
-def test_swagger_ui_token_url_is_the_central_dbs(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
-    spec = central_client.get("/openapi.json").json()
+def test_swagger_ui_token_url_is_the_central_dbs(central_api, fresh_eve) -> None:  # type: ignore[no-untyped-def]
+    spec = central_api.get("/openapi.json").json()
     assert (
         spec["components"]["securitySchemes"]["oAuth2"]["flows"]["password"]["tokenUrl"]
         == f"{fresh_eve.url}/oauth/token"
     )
 
 
-def test_a_read_only_token_may_read_but_not_submit(central_client, fresh_eve) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_only_token_may_read_but_not_submit(central_api, fresh_eve) -> None:  # type: ignore[no-untyped-def]
     """The check names the method: the central DB grants GET to this token and refuses POST; each is asked once."""
     headers = user_token(fresh_eve, scope="read_only")
-    assert central_client.get("/pricing?limit=1", headers=headers).status_code == 200
-    assert central_client.post("/pricing", json={}, headers=headers).status_code == 401
-    assert central_client.post("/pricing", json={}, headers=headers).status_code == 401
+    assert central_api.get("/pricing?limit=1", headers=headers).status_code == 200
+    assert central_api.post("/pricing", json={}, headers=headers).status_code == 401
+    assert central_api.post("/pricing", json={}, headers=headers).status_code == 401
     assert fresh_eve.state.calls["authorization"] == 2
 
 
@@ -99,3 +99,16 @@ def test_introspection_sends_the_client_credentials(fresh_eve: EveServer) -> Non
     assert asyncio.run(check.check(token, "GET", "/pricing")) == {"sub": "", "scope": ["post_pricing"]}
     expected = "Basic " + base64.b64encode(b"pricing-api:intro-secret").decode()
     assert fresh_eve.state.introspection_credentials[-1] == expected
+
+
+def test_central_db_mode_serves_no_token_endpoint_of_its_own(central_api) -> None:  # type: ignore[no-untyped-def]
+    """Tokens come from the central DB there; the development ``/oauth/token`` is sample-data mode's only."""
+    form = {"grant_type": "password", "username": "u", "password": "p", "client_id": "c"}
+    assert central_api.post("/oauth/token", data=form).status_code == 404
+
+
+def test_api_tokens_in_central_db_mode_are_the_only_ones_accepted(fresh_eve, redis_url) -> None:  # type: ignore[no-untyped-def]
+    client = create_app(central_settings(redis_url, CENTRAL_QUEUE, fresh_eve, api_tokens="svc-1, svc-2")).test_client()
+    assert client.get("/pricing?limit=1", headers={"Authorization": "Bearer svc-2"}).status_code == 200
+    assert client.get("/pricing?limit=1", headers=user_token(fresh_eve)).status_code == 401
+    assert fresh_eve.state.calls["authorization"] == 0  # the configured list decides; the central DB is not asked

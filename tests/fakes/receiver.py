@@ -1,6 +1,7 @@
-"""A real HTTP callback receiver on 127.0.0.1 (and ::1) whose answers a test scripts."""
+"""A real HTTP(S) callback receiver on 127.0.0.1 (and ::1) whose answers a test scripts."""
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,10 +38,13 @@ class _V6Server(ThreadingHTTPServer):
 class Receiver:
     """Answers scripted replies in order (then 200), records requests and accepted connections."""
 
-    def __init__(self, port: int = 0, ipv6: bool = False) -> None:
+    def __init__(self, port: int = 0, ipv6: bool = False, tls: ssl.SSLContext | None = None) -> None:
         self.replies: list[Reply] = []
         self.received: list[Received] = []
         self.connections = 0
+        #: With ``tls``: the server name (SNI) each TLS client asked for.
+        self.server_names: list[str | None] = []
+        self.scheme = "https" if tls else "http"
         self.lock = threading.Lock()
         handler = self._handler()
         self._servers = [ThreadingHTTPServer(("127.0.0.1", port), handler)]
@@ -57,11 +61,14 @@ class Receiver:
                 _original(request, address)
 
             server.process_request = counted  # type: ignore[method-assign]
+            if tls is not None:
+                tls.sni_callback = lambda _socket, name, _context: self.server_names.append(name)  # type: ignore[assignment]
+                server.socket = tls.wrap_socket(server.socket, server_side=True)
         self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self._servers]
 
     def url(self, path: str = "/pricing") -> str:
         """The receiver's URL on 127.0.0.1."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self

@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from swagger_server.core.callbacks import Allowlist, DeliveryPolicy, build_headers, parse_retry_after, sign
+from swagger_server.core.jobs import CallbackDelivery, DeliveryAttempt, utc_now
 from swagger_server.core.settings import Settings
+from workers.callback_delivery import next_state
 
 
 def test_default_schedule_is_about_an_hour() -> None:
@@ -69,3 +71,41 @@ def test_client_headers_cannot_override_ours() -> None:
 def test_a_secret_official_verifiers_cannot_use_is_refused_at_start(secret: str) -> None:
     with pytest.raises(ValueError, match="CALLBACK_SECRET must be a Standard Webhooks secret: whsec_"):
         Settings(_env_file=None, callback_secret=secret)  # type: ignore[call-arg]
+
+
+def retrying_policy(cap: float = 4.0, total: float = 10.0) -> DeliveryPolicy:
+    return DeliveryPolicy(Allowlist.parse([]), "", httpx.Timeout(1), 3.0, 1.0, cap, total)
+
+
+def test_delivery_gives_up_once_the_waits_would_pass_the_total() -> None:
+    """Every 500 is retried after the backoff until one more wait would take the delivery past CALLBACK_RETRY_TOTAL."""
+    policy = retrying_policy(cap=4.0, total=10.0)
+    delivery = CallbackDelivery(url="https://hooks.example/cb", webhook_id="msg_1")
+    delays: list[float] = []
+    while delivery.state == "pending":
+        attempt = DeliveryAttempt(at=utc_now(), outcome="retry", status=500)
+        delivery, delay = next_state(delivery, attempt, policy)
+        if delay is not None:
+            delays.append(delay)
+    assert delivery.state == "failed" and len(delivery.attempts) == len(delays) + 1 >= 3
+    assert sum(delays) == delivery.waited_seconds <= 10.0
+    assert all(0 < d <= 4.0 for d in delays)
+    assert delivery.reason == f"gave up after {len(delivery.attempts)} attempts over {sum(delays):.0f} s"
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    policy = retrying_policy(cap=4.0, total=100.0)
+    fresh = CallbackDelivery(url="https://hooks.example/cb", webhook_id="msg_1")
+    for asked, waited in ((1.5, 1.5), (3600.0, 4.0), (0.0, 0.0)):
+        attempt = DeliveryAttempt(at=utc_now(), outcome="retry", status=429, retry_after=asked)
+        delivery, delay = next_state(fresh, attempt, policy)
+        assert delay == waited and delivery.state == "pending" and delivery.waited_seconds == waited
+
+
+def test_a_final_answer_ends_the_delivery_at_once() -> None:
+    policy = retrying_policy()
+    fresh = CallbackDelivery(url="https://hooks.example/cb", webhook_id="msg_1")
+    delivered, delay = next_state(fresh, DeliveryAttempt(at=utc_now(), outcome="delivered", status=204), policy)
+    assert (delivered.state, delivered.reason, delay) == ("delivered", None, None)
+    gone, delay = next_state(fresh, DeliveryAttempt(at=utc_now(), outcome="failed", status=410), policy)
+    assert (gone.state, gone.reason, delay) == ("failed", "the receiver answered 410; not retried", None)

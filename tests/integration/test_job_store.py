@@ -1,0 +1,231 @@
+"""The job store on a real Redis: states only move forward, indexes follow them, keys are claimed once per caller."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from swagger_server.core.errors import JobConflictError, JobNotFoundError
+from swagger_server.core.job_store import (
+    HEARTBEATS,
+    JOB_KEY,
+    JOBS_INDEX,
+    OWNER_INDEX,
+    STATE_INDEX,
+    JobStore,
+    fingerprint,
+)
+from swagger_server.core.jobs import CallbackDelivery, JobRecord, JobRequest, JobState, utc_now
+from swagger_server.core.metrics import METRICS_KEY
+from tests.jobs import README_JOB
+
+pytestmark = pytest.mark.integration
+RETENTION_DAYS = 2
+
+
+@pytest.fixture
+def store(redis_url: str) -> JobStore:
+    return JobStore.from_url(redis_url, retention_days=RETENTION_DAYS)
+
+
+def record(owner: str = "", **changes: object) -> JobRecord:
+    request = JobRequest.from_json({**README_JOB, **changes})
+    return JobRecord(str(uuid.uuid4()), JobState.QUEUED, request, utc_now(), owner=owner)
+
+
+def indexed_in(store: JobStore, job_id: str, owner: str) -> set[str]:
+    """The indexes that hold the job: '' (all jobs), state values, 'owner', 'owner:<state value>'."""
+    found = {""} if store.redis.zscore(JOBS_INDEX, job_id) is not None else set()
+    found |= {s.value for s in JobState if store.redis.zscore(STATE_INDEX + s.value, job_id) is not None}
+    if store.redis.zscore(OWNER_INDEX + owner, job_id) is not None:
+        found.add("owner")
+    found |= {f"owner:{s.value}" for s in JobState if store.redis.zscore(f"{OWNER_INDEX}{owner}:{s.value}", job_id)}
+    return found
+
+
+def test_a_job_moves_forward_only_and_its_indexes_follow(store: JobStore) -> None:
+    job = record(owner="ann")
+    created, new = store.create(job)
+    assert new and created == job and store.state(job.job_id) is JobState.QUEUED
+    assert indexed_in(store, job.job_id, "ann") == {"", "PENDING", "owner", "owner:PENDING"}
+    assert store.redis.ttl(JOB_KEY.format(job.job_id)) == -1  # kept while active
+
+    assert not store.set_progress(job.job_id, 0.5)  # not running yet
+    assert not store.mark_success(job.job_id, {"x": 1})  # a queued job cannot succeed
+    assert store.mark_started(job.job_id) and store.mark_started(job.job_id)  # redelivery: still running
+    started = store.get(job.job_id)
+    assert started.state is JobState.RUNNING and started.started_at and started.progress == 0.0
+    assert indexed_in(store, job.job_id, "ann") == {"", "STARTED", "owner", "owner:STARTED"}
+
+    assert store.set_progress(job.job_id, 1 / 3)
+    assert store.get(job.job_id, with_result=False).progress == round(1 / 3, 6)
+    store.beat([job.job_id], 123.0)
+    assert store.mark_success(job.job_id, {"plots": {}, "n": 2})
+    done = store.get(job.job_id)
+    assert done.state is JobState.SUCCEEDED and done.progress == 1.0 and done.result == {"plots": {}, "n": 2}
+    assert done.date_done is not None and done.error is None
+    assert store.get(job.job_id, with_result=False).result is None
+    assert indexed_in(store, job.job_id, "ann") == {"", "SUCCESS", "owner", "owner:SUCCESS"}
+    assert store.redis.zscore(HEARTBEATS, job.job_id) is None
+    ttl = store.redis.ttl(JOB_KEY.format(job.job_id))
+    assert RETENTION_DAYS * 86400 - 5 <= ttl <= RETENTION_DAYS * 86400  # kept for the retention period
+
+    # Nothing moves a finished job back or over.
+    assert not store.mark_started(job.job_id)
+    assert not store.set_progress(job.job_id, 0.1)
+    assert not store.mark_failure(job.job_id, "late")
+    assert not store.mark_success(job.job_id, {"again": True})
+    with pytest.raises(JobConflictError, match=f"job {job.job_id} already succeeded") as conflict:
+        store.revoke(job.job_id)
+    assert conflict.value.field == "job_id"
+    assert store.get(job.job_id) == done
+
+
+def test_failure_and_cancel_end_active_jobs_with_their_messages(store: JobStore) -> None:
+    queued, running = record(owner="bo"), record(owner="bo")
+    store.create(queued)
+    store.create(running)
+    store.mark_started(running.job_id)
+    assert store.mark_failure(queued.job_id, "no data for user_1_High", "Traceback ...")
+    failed = store.get(queued.job_id)
+    assert (failed.state, failed.error, failed.traceback) == (
+        JobState.FAILED,
+        "no data for user_1_High",
+        "Traceback ...",
+    )
+    assert failed.date_done is not None and failed.started_at is None
+    assert indexed_in(store, queued.job_id, "bo") == {"", "FAILURE", "owner", "owner:FAILURE"}
+    cancelled = store.revoke(running.job_id)
+    assert cancelled.state is JobState.CANCELLED and "cancelled" in (cancelled.error or "")
+    assert cancelled.date_done is not None
+    assert indexed_in(store, running.job_id, "bo") == {"", "REVOKED", "owner", "owner:REVOKED"}
+    assert 0 < store.redis.ttl(JOB_KEY.format(running.job_id)) <= RETENTION_DAYS * 86400
+    assert not store.set_progress(running.job_id, 0.9)  # the worker hears the cancel
+    with pytest.raises(JobConflictError, match="already cancelled"):
+        store.revoke(running.job_id)
+    with pytest.raises(JobConflictError, match="already failed"):
+        store.revoke(queued.job_id)
+
+
+def test_unknown_jobs_are_named(store: JobStore) -> None:
+    for call in (
+        lambda: store.get("nope"),
+        lambda: store.get("nope", with_result=False),
+        lambda: store.mark_started("nope"),
+        lambda: store.revoke("nope"),
+    ):
+        with pytest.raises(JobNotFoundError, match="no pricing job with id 'nope'") as missing:
+            call()
+        assert missing.value.field == "job_id"
+    assert store.state("nope") is None
+
+
+def test_an_idempotency_key_is_claimed_once_per_caller(store: JobStore) -> None:
+    first = record(owner="ann")
+    assert store.create(first, "key-1") == (first, True)
+    again = record(owner="ann")  # a retry of the same request: a new id, the same body
+    assert store.create(again, "key-1") == (store.get(first.job_id), False)
+    assert store.state(again.job_id) is None  # nothing written for the retry
+    other_body = record(owner="ann", gamma_values=[3.0])
+    with pytest.raises(JobConflictError, match="different request body") as conflict:
+        store.create(other_body, "key-1")
+    assert conflict.value.field == "Idempotency-Key" and store.state(other_body.job_id) is None
+    someone_else = record(owner="bo")
+    assert store.create(someone_else, "key-1") == (someone_else, True)  # keys are per caller
+    without_key = record(owner="ann")
+    assert store.create(without_key) == (without_key, True)
+
+
+def test_a_claimed_key_lives_as_long_as_the_retention(store: JobStore) -> None:
+    job = record(owner="cy")
+    store.create(job, "key-ttl")
+    claims = [
+        k
+        for k in store.redis.scan_iter("pricing:idempotency:*")
+        if store.redis.get(k) and job.job_id in str(store.redis.get(k))
+    ]
+    [claim] = claims
+    assert json.loads(str(store.redis.get(claim))) == {
+        "job_id": job.job_id,
+        "fingerprint": fingerprint(job.request.to_json()),
+    }
+    assert RETENTION_DAYS * 86400 - 5 <= store.redis.ttl(claim) <= RETENTION_DAYS * 86400
+
+
+def test_fingerprints_ignore_key_order_only() -> None:
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1, "b": [1, 2]}) != fingerprint({"a": 1, "b": [2, 1]})
+
+
+def test_submits_and_ends_are_counted(store: JobStore) -> None:
+    def counted(field: str) -> int:
+        return int(store.redis.hget(METRICS_KEY, field) or 0)
+
+    before = {f: counted(f) for f in ("submitted", "finished:SUCCESS", "finished:REVOKED", "job_duration_count")}
+    job, repeat = record(owner="dee"), record(owner="dee")
+    store.create(job, "key-m")
+    store.create(repeat, "key-m")  # the same submit again: not a new job
+    store.mark_started(job.job_id)
+    store.mark_success(job.job_id, {})
+    store.mark_success(job.job_id, {})  # a late repeat changes nothing
+    cancelled = record(owner="dee")
+    store.create(cancelled)
+    store.revoke(cancelled.job_id)
+    assert counted("submitted") == before["submitted"] + 2
+    assert counted("finished:SUCCESS") == before["finished:SUCCESS"] + 1
+    assert counted("finished:REVOKED") == before["finished:REVOKED"] + 1
+    assert counted("job_duration_count") == before["job_duration_count"] + 2
+
+
+def test_callback_attempts_are_due_until_the_delivery_ends(store: JobStore) -> None:
+    job = record()
+    store.create(job)
+    store.mark_started(job.job_id)
+    store.mark_success(job.job_id, {})
+    store.expect_callback(job.job_id, 100.0)
+    assert job.job_id in store.overdue_callbacks(100.0) and job.job_id not in store.overdue_callbacks(99.0)
+    pending = CallbackDelivery(url="https://hooks.example/cb", webhook_id=f"msg_{job.job_id}")
+    store.record_callback(job.job_id, pending, "status: 500", next_due=200.0)
+    assert job.job_id not in store.overdue_callbacks(199.0) and job.job_id in store.overdue_callbacks(200.0)
+    stored = store.get(job.job_id)
+    assert stored.callback == pending and stored.callback_result == "status: 500"
+    delivered = CallbackDelivery(url=pending.url, webhook_id=pending.webhook_id, state="delivered")
+    store.record_callback(job.job_id, delivered, "status: 200\n\nthanks", next_due=300.0)
+    assert job.job_id not in store.overdue_callbacks(float("inf"))
+    assert store.get(job.job_id).callback == delivered
+
+
+def test_active_jobs_carry_their_latest_sign_of_life(store: JobStore) -> None:
+    queued, running, finished = record(), record(), record()
+    for each in (queued, running, finished):
+        store.create(each)
+    store.mark_started(running.job_id)
+    store.mark_started(finished.job_id)
+    store.mark_failure(finished.job_id, "x")
+    submitted = datetime.fromisoformat(queued.submitted_at).timestamp()
+    store.beat([running.job_id, finished.job_id], submitted + 500.0)
+    store.beat([queued.job_id], submitted - 500.0)  # an older beat than its submit time: the submit time counts
+    active = store.active_jobs()
+    assert active[queued.job_id] == pytest.approx(submitted)
+    assert active[running.job_id] == submitted + 500.0
+    assert finished.job_id not in active
+    assert store.count_redrive(running.job_id) == 1 and store.count_redrive(running.job_id) == 2
+
+
+def test_images_are_kept_as_long_as_their_job(store: JobStore) -> None:
+    assert store.image("job-x", "UW_BAR") is None
+    store.cache_image("job-x", "UW_BAR", b"\x89PNG")
+    assert store.image("job-x", "UW_BAR") == b"\x89PNG"
+    assert 0 < store.binary.ttl("pricing:image:job-x:UW_BAR") <= RETENTION_DAYS * 86400
+    assert store.ping()
+
+
+def test_job_duration_is_measured_from_the_submit(store: JobStore) -> None:
+    job = record()
+    job = JobRecord(job.job_id, job.state, job.request, (datetime.now(UTC) - timedelta(seconds=90)).isoformat())
+    store.create(job)
+    before = float(store.redis.hget(METRICS_KEY, "job_duration_sum") or 0.0)
+    store.mark_failure(job.job_id, "x")
+    took = float(store.redis.hget(METRICS_KEY, "job_duration_sum") or 0.0) - before
+    assert 90 <= took < 150
