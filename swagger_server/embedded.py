@@ -60,6 +60,12 @@ def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
+#: A worker's environment wherever it is started (make run, systemd, compose, the tests): SIGTERM starts Celery's
+#: soft shutdown (running tasks get WORKER_SOFT_SHUTDOWN_TIMEOUT seconds, then their messages go back to the queue)
+#: instead of a warm shutdown that waits for them however long they take.
+WORKER_SIGNALS = {"REMAP_SIGTERM": "SIGQUIT"}
+
+
 def worker_command(name: str = "pricing", log_level: str = "INFO", concurrency: int = 1) -> list[str]:
     """``celery -A workers.tasks worker`` as ``make run``, the tests and the benchmarks start it (the solve queue)."""
     return [
@@ -165,16 +171,16 @@ def start_embedded_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def _stop(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    """Stop children in reverse start order: API, worker (warm shutdown), Redis."""
+def _stop(processes: list[tuple[str, subprocess.Popen[bytes]]], grace_seconds: float) -> None:
+    """Stop children in reverse start order: API, workers (soft shutdown, see :data:`WORKER_SIGNALS`), Redis."""
     for name, process in reversed(processes):
         if process.poll() is None:
             logger.info("launcher.stopping", process=name, pid=process.pid)
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=60)
+                process.wait(timeout=grace_seconds)
             except subprocess.TimeoutExpired:
-                logger.warning("launcher.killing", process=name, waited_seconds=60)
+                logger.warning("launcher.killing", process=name, waited_seconds=grace_seconds)
                 process.kill()
 
 
@@ -185,6 +191,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
     the project is put on their ``PYTHONPATH`` so they find its packages from anywhere.
     """
     env = dict(os.environ)  # the children inherit it; the settings decide only make run's defaults
+    env.update(WORKER_SIGNALS)
     if "sample_data" not in settings.model_fields_set:
         env["SAMPLE_DATA"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -230,7 +237,7 @@ def main() -> int:
                     stopping = True
             time.sleep(0.2)
     finally:
-        _stop(processes)
+        _stop(processes, settings.worker_soft_shutdown_timeout + 30)
     failed = [name for name, process in processes if process.returncode not in (0, -signal.SIGTERM)]
     return 1 if failed and not stopping else 0
 

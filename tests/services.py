@@ -15,6 +15,7 @@ import redis
 
 from swagger_server.core.settings import Settings
 from swagger_server.embedded import (
+    WORKER_SIGNALS,
     answers_health,
     api_command,
     callback_worker_command,
@@ -78,6 +79,7 @@ def service_env(redis_url: str, sample_dir: Path, queue: str, **extra: str) -> d
         LOG_LEVEL="INFO",
         PYTHONPATH=str(REPO_ROOT),
     )
+    env.update(WORKER_SIGNALS)
     env.update(extra)
     return env
 

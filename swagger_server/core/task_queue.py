@@ -55,7 +55,7 @@ def celery_app(settings: Settings) -> Celery:
         # SIGTERM: let running tasks finish for this long, then stop them; with late acks
         # their messages go back to the queue for another worker.
         worker_soft_shutdown_timeout=settings.worker_soft_shutdown_timeout,
-        worker_enable_soft_shutdown_on_idle=True,
+        worker_enable_soft_shutdown_on_idle=False,  # an idle worker stops at once
         worker_send_task_events=True,
         task_send_sent_event=True,
         timezone="UTC",

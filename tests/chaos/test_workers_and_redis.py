@@ -1,5 +1,6 @@
 """Chaos: workers killed and Redis restarted mid-job; every job still ends, nothing lost or solved twice."""
 
+import signal
 import time
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 import redis
 
 from swagger_server.core.settings import Settings
-from tests.chaos.rig import PrivateRedis, long_job, submit, wait_for_state, worker
+from tests.chaos.rig import PrivateRedis, long_job, read, submit, wait_for_state, worker
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -91,3 +92,40 @@ def test_a_live_worker_s_long_task_is_renewed_and_never_handed_to_a_second(
     assert len(solved_by) == 1, f"the task was handed to a second worker while it ran: {solved_by}"
     seconds = sum(entry["solve_seconds"] for entry in done["result"]["raw_data"]["SOLVER"])
     assert seconds > 2 * 5, f"the task ({seconds:.0f} s) must outlast the visibility timeout for this test to hold"
+
+
+def test_sigterm_gives_a_running_task_the_soft_shutdown_timeout_then_puts_it_back(
+    api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``systemctl stop`` of a worker mid-task: after WORKER_SOFT_SHUTDOWN_TIMEOUT its task goes back to the queue
+    at once (not after the visibility timeout), and another worker finishes the job without solving a gamma twice."""
+    env = chaos_env | {"WORKER_SOFT_SHUTDOWN_TIMEOUT": "2", "GAMMAS_PER_TASK": "100"}
+    job = long_job(n_users=2700, n_gammas=50)  # one task of every gamma, far longer than 2 s
+    with worker(env, tmp_path / "first.log", name="first") as first:
+        job_id = submit(api, **job)
+        wait_for_state(api, job_id, 120, running_with_progress)
+        first.process.send_signal(signal.SIGTERM)  # to the worker itself, as `celery multi stop` sends it
+        assert first.process.wait(timeout=60) == 0
+    log = (tmp_path / "first.log").read_text()
+    assert "Initiating Soft Shutdown, terminating in 2" in log and "Restoring 1 unacknowledged message(s)" in log
+    assert (read(api, job_id) or {}).get("state") == "running"  # the task was stopped, not finished
+    with worker(env, tmp_path / "second.log", name="second"):
+        done = wait_for_state(api, job_id, 120)
+    assert_complete(done, job["gamma_values"])
+    solved_by = [entry["solved_by"].split("@")[0] for entry in done["result"]["raw_data"]["SOLVER"]]
+    assert set(solved_by) == {"first", "second"}, solved_by  # what the first stored was kept, the rest solved once
+
+
+def test_a_task_past_its_soft_time_limit_fails_its_job_naming_the_limit(
+    api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
+) -> None:
+    """TASK_SOFT_TIME_LIMIT stops a task that runs too long; its job fails saying so and the worker goes on."""
+    env = chaos_env | {"TASK_SOFT_TIME_LIMIT": "10", "TASK_TIME_LIMIT": "40", "GAMMAS_PER_TASK": "100"}
+    job = long_job(n_users=2700, n_gammas=50)  # one task of every gamma: far longer than 10 s
+    with worker(env, tmp_path / "worker.log"):
+        job_id = submit(api, **job)
+        done = wait_for_state(api, job_id, 120)
+        assert wait_for_state(api, submit(api), 60)["state"] == "succeeded"
+    assert done["state"] == "failed", done
+    assert done["error"].endswith("exceeded the time limit of 10 s; submit fewer prosumers or gamma values")
+    assert 0 < done["progress"] < 1  # stopped part-way, not before it started
