@@ -1,4 +1,4 @@
-"""`cp .env.example .env && make run`: Redis, a worker and the API start; a job succeeds; Ctrl-C stops all."""
+"""`cp .env.example .env && make run`: Redis, a worker and the API start; a job succeeds; Ctrl-C stops all; the job is kept."""
 
 import os
 import shutil
@@ -6,6 +6,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -23,7 +25,7 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_make_run_with_the_example_env_file_prices_a_job_and_stops_cleanly(tmp_path: Path) -> None:
+def test_make_run_with_the_example_env_file_prices_a_job_stops_cleanly_and_keeps_it(tmp_path: Path) -> None:
     shutil.copy(REPO_ROOT / ".env.example", tmp_path / ".env")
     api_port, redis_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SAMPLE_DATA", "CELERY_QUEUE")}
@@ -33,15 +35,11 @@ def test_make_run_with_the_example_env_file_prices_a_job_and_stops_cleanly(tmp_p
         EMBEDDED_REDIS_DIR=str(tmp_path / "redis"),
         PYTHONPATH=str(REPO_ROOT),
     )
-    log = (tmp_path / "make-run.log").open("wb")
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "swagger_server.embedded"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
+    body = {k: v for k, v in README_JOB.items() if k != "callback"}
+    base = f"http://127.0.0.1:{api_port}"
+    with make_run(env, tmp_path) as launcher:
         wait_until(answers_health(api_port), 60, what="the API of make run")
-        base = f"http://127.0.0.1:{api_port}"
         assert httpx.get(f"{base}/health").json()["mode"] == "sample-data"
-        body = {k: v for k, v in README_JOB.items() if k != "callback"}
         job_id = httpx.post(f"{base}/pricing", json=body, headers=AUTH).json()["job_id"]
 
         def finished() -> str | None:
@@ -50,9 +48,24 @@ def test_make_run_with_the_example_env_file_prices_a_job_and_stops_cleanly(tmp_p
 
         assert wait_until(finished, 60, what="the job") == "succeeded"
         assert (tmp_path / "redis" / "redis.log").exists(), "the embedded Redis did not use EMBEDDED_REDIS_DIR"
-    finally:
-        launcher.send_signal(signal.SIGINT)  # Ctrl-C
-        code = launcher.wait(timeout=90)
-        log.close()
-    assert code == 0, (tmp_path / "make-run.log").read_text()[-3000:]
+        before = httpx.get(f"{base}/pricing/{job_id}", headers=AUTH).json()
+    assert launcher.returncode == 0, (tmp_path / "make-run.log").read_text()[-3000:]
     assert not listening(api_port) and not listening(redis_port), "a child outlived make run"
+    # Started again on the same folder: the embedded Redis kept the job and its result.
+    with make_run(env, tmp_path):
+        wait_until(answers_health(api_port), 60, what="the API of make run, again")
+        assert httpx.get(f"{base}/pricing/{job_id}", headers=AUTH).json() == before
+
+
+@contextmanager
+def make_run(env: dict[str, str], folder: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """What ``make run`` starts, stopped with Ctrl-C (SIGINT) when the block ends."""
+    with (folder / "make-run.log").open("ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "swagger_server.embedded"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield launcher
+        finally:
+            launcher.send_signal(signal.SIGINT)  # Ctrl-C
+            launcher.wait(timeout=90)

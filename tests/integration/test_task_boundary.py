@@ -211,3 +211,23 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(redis_
     assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
     assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
     assert store.page(None, 5, 0, owner="odd")[1] == 2
+
+
+def test_each_worker_process_limits_blas_to_worker_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool processes' start hook applies WORKER_BLAS_THREADS to every BLAS/OpenMP library numpy loaded."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from swagger_server.core.settings import get_settings
+    from workers.celery_app import configure_worker_process
+
+    before = max(lib["num_threads"] for lib in threadpool_info())
+    try:
+        for threads in (1, 2):
+            monkeypatch.setenv("WORKER_BLAS_THREADS", str(threads))
+            get_settings.cache_clear()
+            configure_worker_process()
+            libraries = threadpool_info()
+            assert libraries and {lib["num_threads"] for lib in libraries} == {threads}, libraries
+    finally:
+        get_settings.cache_clear()
+        threadpool_limits(limits=before)
