@@ -92,6 +92,11 @@ class Target:
     address: Address
 
     @property
+    def host_header(self) -> str:
+        """The ``Host`` the receiver sees: the name, with the port only when it is not the scheme's default."""
+        return self.host if self.port in (80, 443) else f"{self.host}:{self.port}"
+
+    @property
     def pinned_url(self) -> str:
         """The URL with the host replaced by the checked address."""
         parts = urlsplit(self.url)
@@ -186,7 +191,7 @@ def deliver_once(
     """
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = build_headers(client_headers, message_id, int(time.time()), body, secret)
-    headers["Host"] = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+    headers["Host"] = target.host_header
     extensions = {"sni_hostname": target.host} if target.url.lower().startswith("https") else {}
 
     async def post() -> httpx.Response:

@@ -112,3 +112,22 @@ def test_api_tokens_in_central_db_mode_are_the_only_ones_accepted(fresh_eve, red
     assert client.get("/pricing?limit=1", headers={"Authorization": "Bearer svc-2"}).status_code == 200
     assert client.get("/pricing?limit=1", headers=user_token(fresh_eve)).status_code == 401
     assert fresh_eve.state.calls["authorization"] == 0  # the configured list decides; the central DB is not asked
+
+
+def test_configured_tokens_are_known_by_a_hash_of_themselves() -> None:
+    """A configured token's identity (who owns its jobs) is a hash, never the token in clear."""
+    from swagger_server.auth import AnyToken, StaticTokens, token_identity
+
+    static = StaticTokens(frozenset({"svc-1"}))
+    assert asyncio.run(static.check("svc-1", "POST", "/pricing")) == {
+        "sub": token_identity("svc-1"),
+        "scope": ["post_pricing"],
+    }
+    assert asyncio.run(static.check("svc-2", "POST", "/pricing")) is None
+    assert asyncio.run(AnyToken().check("t", "GET", "/pricing")) == {
+        "sub": token_identity("t"),
+        "scope": ["post_pricing"],
+    }
+    assert asyncio.run(AnyToken().check("  ", "GET", "/pricing")) is None
+    assert token_identity("svc-1").startswith("token:") and "svc-1" not in token_identity("svc-1")
+    assert token_identity("svc-1") != token_identity("svc-2") and len(token_identity("svc-1")) == len("token:") + 24

@@ -229,3 +229,24 @@ def test_job_duration_is_measured_from_the_submit(store: JobStore) -> None:
     store.mark_failure(job.job_id, "x")
     took = float(store.redis.hget(METRICS_KEY, "job_duration_sum") or 0.0) - before
     assert 90 <= took < 150
+
+
+def test_reads_cover_every_entry(store: JobStore) -> None:
+    """Lists of active jobs, heartbeats and due callbacks are read whole (more than a pair, scores below 1 too)."""
+    jobs = [record() for _ in range(4)]
+    for each in jobs:
+        store.create(each)
+    submitted = datetime.fromisoformat(jobs[0].submitted_at).timestamp()
+    store.beat([j.job_id for j in jobs], submitted + 1000.0)
+    assert {j.job_id: store.active_jobs()[j.job_id] for j in jobs} == {j.job_id: submitted + 1000.0 for j in jobs}
+    store.expect_callback(jobs[0].job_id, 0.5)
+    assert jobs[0].job_id in store.overdue_callbacks(0.75)
+    store.expect_callback(jobs[0].job_id, None)
+    assert store.count_redrive(jobs[1].job_id) == 1
+    assert store.redis.hget(JOB_KEY.format(jobs[1].job_id), "redrives") == "1"  # kept with the job
+
+
+def test_a_cancelled_job_says_how_it_was_cancelled(store: JobStore) -> None:
+    job = record()
+    store.create(job)
+    assert store.revoke(job.job_id).error == "the job was cancelled (DELETE /pricing/{id}) before it finished"

@@ -109,3 +109,13 @@ def test_a_final_answer_ends_the_delivery_at_once() -> None:
     assert (delivered.state, delivered.reason, delay) == ("delivered", None, None)
     gone, delay = next_state(fresh, DeliveryAttempt(at=utc_now(), outcome="failed", status=410), policy)
     assert (gone.state, gone.reason, delay) == ("failed", "the receiver answered 410; not retried", None)
+
+
+def test_a_wait_that_ends_exactly_at_the_total_is_still_taken() -> None:
+    policy = retrying_policy(cap=4.0, total=4.0)
+    delivery = CallbackDelivery(url="https://hooks.example/cb", webhook_id="msg_1")
+    waits = []
+    for _ in range(3):
+        delivery, delay = next_state(delivery, DeliveryAttempt(at=utc_now(), outcome="retry", retry_after=2.0), policy)
+        waits.append(delay)
+    assert waits == [2.0, 2.0, None] and delivery.reason == "gave up after 3 attempts over 4 s"
