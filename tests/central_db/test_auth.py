@@ -2,15 +2,17 @@
 
 import asyncio
 import base64
+import logging
 import time
 
 import pytest
 
 from swagger_server.app import create_app
 from swagger_server.auth import central_db_authorizer, introspection_authorizer
+from swagger_server.core.logging import configure_logging
 from tests.central_db.support import CENTRAL_QUEUE, central_settings, user_token
 from tests.fakes.eve_server import EveServer, Fault
-from tests.services import make_settings
+from tests.services import free_port, make_settings
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +133,28 @@ def test_configured_tokens_are_known_by_a_hash_of_themselves() -> None:
     assert asyncio.run(AnyToken().check("  ", "GET", "/pricing")) is None
     assert token_identity("svc-1").startswith("token:") and "svc-1" not in token_identity("svc-1")
     assert token_identity("svc-1") != token_identity("svc-2") and len(token_identity("svc-1")) == len("token:") + 24
+
+
+def test_introspection_names_who_the_token_is_and_what_it_may_do(fresh_eve: EveServer) -> None:
+    check = introspection_authorizer(f"{fresh_eve.url}/oauth/introspect", "", "", 30)
+    state = fresh_eve.state
+    named = state.issue_token(sub="user-7", username="ann")
+    by_username = state.issue_token(username="ann")
+    nobody = state.issue_token(scope=None)
+    assert asyncio.run(check.check(named, "GET", "/pricing")) == {"sub": "user-7", "scope": ["post_pricing"]}
+    assert asyncio.run(check.check(by_username, "GET", "/pricing")) == {"sub": "ann", "scope": ["post_pricing"]}
+    assert asyncio.run(check.check(nobody, "GET", "/pricing")) == {"sub": "", "scope": []}
+    assert state.introspection_forms[-1] == {"token": nobody, "token_type_hint": "access_token"}
+    assert state.introspection_credentials[-1] == ""  # no client id: no credentials sent
+
+
+def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    configure_logging("INFO", False)
+    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
+    check = introspection_authorizer(f"http://127.0.0.1:{free_port()}/oauth/introspect", "c", "s", 30)
+    with caplog.at_level("WARNING", logger="swagger_server.auth"):
+        assert asyncio.run(check.check("any", "GET", "/pricing")) is None
+    [logged] = [
+        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
+    ]
+    assert "connect" in logged["error"].lower()

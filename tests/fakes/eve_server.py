@@ -53,14 +53,19 @@ class EveState:
     scopes: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
-    #: The Authorization header of every introspection request (the client's credentials).
+    #: The Authorization header of every introspection request (the client's credentials), and its form.
     introspection_credentials: list[str] = field(default_factory=list)
+    introspection_forms: list[dict[str, str]] = field(default_factory=list)
+    #: Extra introspection claims of a token (``sub``, ``username``).
+    claims: dict[str, dict[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def issue_token(self, scope: str = "post_pricing") -> str:
+    def issue_token(self, scope: str | None = "post_pricing", **claims: str) -> str:
         token = secrets.token_urlsafe(16)
         self.tokens[token] = time.monotonic() + self.token_lifetime
-        self.scopes[token] = scope
+        if scope is not None:
+            self.scopes[token] = scope
+        self.claims[token] = claims
         return token
 
     def token_valid(self, token: str) -> bool:
@@ -148,11 +153,15 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
             route = urlparse(self.path).path.rstrip("/")
             if route == "/oauth/introspect":
                 state.introspection_credentials.append(self.headers.get("Authorization", ""))
+                state.introspection_forms.append(form)
                 token = form.get("token", "")
-                active = state.token_valid(token)
-                self._send(
-                    200, {"active": active, "scope": state.scopes.get(token, "")} if active else {"active": False}
-                )
+                if not state.token_valid(token):
+                    self._send(200, {"active": False})
+                    return
+                answer: dict[str, Any] = {"active": True, **state.claims.get(token, {})}
+                if state.scopes.get(token) is not None:
+                    answer["scope"] = state.scopes[token]
+                self._send(200, answer)
                 return
             if route != "/oauth/token":
                 self._send(404, {"_status": "ERR"})

@@ -250,3 +250,29 @@ def test_a_cancelled_job_says_how_it_was_cancelled(store: JobStore) -> None:
     job = record()
     store.create(job)
     assert store.revoke(job.job_id).error == "the job was cancelled (DELETE /pricing/{id}) before it finished"
+
+
+def test_pages_are_per_owner_and_per_state(store: JobStore) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:6]}"
+    start = datetime.now(UTC)
+    jobs = [
+        JobRecord(
+            str(uuid.uuid4()),
+            JobState.QUEUED,
+            record().request,
+            (start + timedelta(seconds=k)).isoformat(),
+            owner=owner,
+        )
+        for k in range(3)
+    ]
+    for each in jobs:
+        store.create(each)
+    store.mark_started(jobs[0].job_id)
+    newest_first = [j.job_id for j in reversed(jobs)]
+    assert [r.job_id for r in store.page(None, 10, 0, owner=owner)[0]] == newest_first
+    assert store.page(None, 10, 0, owner=owner)[1] == 3
+    running, total = store.page(JobState.RUNNING, 10, 0, owner=owner)
+    assert [r.job_id for r in running] == [jobs[0].job_id] and total == 1
+    assert [r.job_id for r in store.page(JobState.QUEUED, 1, 1, owner=owner)[0]] == [jobs[1].job_id]
+    everyone = [r.job_id for r in store.page(JobState.RUNNING, 1000, 0)[0]]
+    assert jobs[0].job_id in everyone and jobs[1].job_id not in everyone

@@ -28,6 +28,8 @@ def test_the_horizon_must_be_positive_and_at_most_the_maximum() -> None:
     assert (same.field, same.detail) == ("end_datetime", "end_datetime must be after start_datetime")
     long = refused({"end_datetime": "2021-11-19T00:00:00Z"})  # 8 days
     assert (long.field, long.detail) == ("end_datetime", "the horizon is 8.00 days; at most 7 are allowed")
+    just_over = refused({"end_datetime": "2021-11-18T00:07:16Z"})  # 7 days and 436 s: 7.00505 days
+    assert just_over.detail == "the horizon is 7.01 days; at most 7 are allowed"
     assert job_request({**README_JOB, "end_datetime": "2021-11-18T00:00:00Z"}, 7).end_datetime.startswith("2021-11-18")
     one_hour = job_request({**README_JOB, "end_datetime": "2021-11-11T01:00:00+00:00"}, 7)
     assert one_hour.end_datetime == "2021-11-11T01:00:00+00:00"
