@@ -276,3 +276,39 @@ def test_pages_are_per_owner_and_per_state(store: JobStore) -> None:
     assert [r.job_id for r in store.page(JobState.QUEUED, 1, 1, owner=owner)[0]] == [jobs[1].job_id]
     everyone = [r.job_id for r in store.page(JobState.RUNNING, 1000, 0)[0]]
     assert jobs[0].job_id in everyone and jobs[1].job_id not in everyone
+
+
+def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(embedded_redis_url: str) -> None:
+    """On a Redis of its own, so that the totals are this test's."""
+    store = JobStore.from_url(embedded_redis_url, retention_days=1)
+    store.redis.flushdb()
+    request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4})
+    ids = []
+    for k in range(7):
+        owner = "even" if k % 2 == 0 else "odd"
+        record = JobRecord(
+            job_id=f"job-{k}", state=JobState.QUEUED, request=request, submitted_at=utc_now(), owner=owner
+        )
+        store.create(record)
+        ids.append(record.job_id)
+    for job_id in ids[:4]:
+        store.mark_started(job_id)
+    store.mark_failure(ids[0], "bad data")
+    store.revoke(ids[1])
+    running, total = store.page(JobState.RUNNING, 10, 0)
+    assert [r.job_id for r in running] == ["job-3", "job-2"] and total == 2
+    assert [r.job_id for r in store.page(JobState.QUEUED, 2, 1)[0]] == ["job-5", "job-4"]
+    assert [r.job_id for r in store.page(JobState.CANCELLED, 5, 0)[0]] == ["job-1"]
+    # Each owner's indexes follow the same transitions.
+    assert [r.job_id for r in store.page(JobState.RUNNING, 10, 0, owner="even")[0]] == ["job-2"]
+    assert [r.job_id for r in store.page(JobState.FAILED, 10, 0, owner="even")[0]] == ["job-0"]
+    assert store.page(JobState.FAILED, 10, 0, owner="odd") == ([], 0)
+    assert [r.job_id for r in store.page(None, 10, 0, owner="odd")[0]] == ["job-5", "job-3", "job-1"]
+    everything, total = store.page(None, 3, 0)
+    assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
+    store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
+    page, total = store.page(None, 3, 0)
+    assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
+    assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
+    assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
+    assert store.page(None, 5, 0, owner="odd")[1] == 2

@@ -177,42 +177,6 @@ def test_concurrent_submits_with_one_idempotency_key_make_one_job_and_every_answ
     assert sum(created for _, created in answers) == 1
 
 
-def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(redis_url: str) -> None:
-    own_database = redis_url.rsplit("/", 1)[0] + "/14"  # an empty database: totals are this test's own
-    store = JobStore.from_url(own_database, retention_days=1)
-    store.redis.flushdb()
-    request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4})
-    ids = []
-    for k in range(7):
-        owner = "even" if k % 2 == 0 else "odd"
-        record = JobRecord(
-            job_id=f"job-{k}", state=JobState.QUEUED, request=request, submitted_at=utc_now(), owner=owner
-        )
-        store.create(record)
-        ids.append(record.job_id)
-    for job_id in ids[:4]:
-        store.mark_started(job_id)
-    store.mark_failure(ids[0], "bad data")
-    store.revoke(ids[1])
-    running, total = store.page(JobState.RUNNING, 10, 0)
-    assert [r.job_id for r in running] == ["job-3", "job-2"] and total == 2
-    assert [r.job_id for r in store.page(JobState.QUEUED, 2, 1)[0]] == ["job-5", "job-4"]
-    assert [r.job_id for r in store.page(JobState.CANCELLED, 5, 0)[0]] == ["job-1"]
-    # Each owner's indexes follow the same transitions.
-    assert [r.job_id for r in store.page(JobState.RUNNING, 10, 0, owner="even")[0]] == ["job-2"]
-    assert [r.job_id for r in store.page(JobState.FAILED, 10, 0, owner="even")[0]] == ["job-0"]
-    assert store.page(JobState.FAILED, 10, 0, owner="odd") == ([], 0)
-    assert [r.job_id for r in store.page(None, 10, 0, owner="odd")[0]] == ["job-5", "job-3", "job-1"]
-    everything, total = store.page(None, 3, 0)
-    assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
-    store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
-    page, total = store.page(None, 3, 0)
-    assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
-    assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
-    assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
-    assert store.page(None, 5, 0, owner="odd")[1] == 2
-
-
 def test_each_worker_process_limits_blas_to_worker_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool processes' start hook applies WORKER_BLAS_THREADS to every BLAS/OpenMP library numpy loaded."""
     from threadpoolctl import threadpool_info, threadpool_limits
