@@ -158,3 +158,25 @@ def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(ca
         r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
     ]
     assert "connect" in logged["error"].lower()
+
+
+def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(fresh_eve: EveServer) -> None:
+    fresh_eve.state.json_answers = True
+    try:
+        check = central_db_authorizer(fresh_eve.url + "/", ttl_seconds=30)
+        assert asyncio.run(check.check(fresh_eve.state.issue_token(), "GET", "/pricing")) is not None
+        assert asyncio.run(check.check("forged", "GET", "/pricing")) is None
+    finally:
+        fresh_eve.state.json_answers = False
+
+
+def test_an_unreachable_central_db_refuses_the_token_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    configure_logging("INFO", False)
+    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
+    check = central_db_authorizer(f"http://127.0.0.1:{free_port()}", ttl_seconds=30)
+    with caplog.at_level("WARNING", logger="swagger_server.auth"):
+        assert asyncio.run(check.check("any", "GET", "/pricing")) is None
+    logged = [
+        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
+    ]
+    assert len(logged) == 1 and "connect" in logged[0]["error"].lower()

@@ -54,6 +54,18 @@ def test_token_is_refreshed_before_it_expires(eve: EveServer, monkeypatch: pytes
     assert eve.state.calls["oauth"] == 2 and client.tokens.get() != token
 
 
+def test_the_refresh_margin_is_a_tenth_of_a_short_token_s_life(eve: EveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 100 s token is refreshed from 90 s on (its last tenth; 30 s for long-lived ones), not before."""
+    eve.state.token_lifetime = 100.0
+    client = client_for(eve)
+    client.find("flex_requests", {})
+    real = time.monotonic
+    for moved, tokens in ((80.0, 1), (89.0, 1), (90.5, 2)):
+        monkeypatch.setattr(time, "monotonic", lambda moved=moved: real() + moved)
+        client.find("flex_requests", {})
+        assert eve.state.calls["oauth"] == tokens, moved
+
+
 def test_a_401_refreshes_the_token_once(eve: EveServer) -> None:
     client = client_for(eve)
     client.find("flex_requests", {})
@@ -66,12 +78,16 @@ def test_500_then_success_is_retried(eve: EveServer, caplog: pytest.LogCaptureFi
     configure_logging("INFO", False)
     logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
     eve.state.faults.append(Fault("dr_prosumers", status=500, times=2))
-    with caplog.at_level("WARNING", logger="swagger_server.core.central_db"):
+    with caplog.at_level("INFO", logger="swagger_server.core.central_db"):
         found = client_for(eve).find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})
     assert [d["name"] for d in found] == ["user_3_Medium"]
     assert eve.state.calls["dr_prosumers"] == 3
     retries = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.retry"]
     assert [r["attempt"] for r in retries] == [1, 2] and all("500 Internal Server Error" in r["error"] for r in retries)
+    tokens = [
+        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.token_refreshed"
+    ]
+    assert [t["expires_in"] for t in tokens] == [eve.state.token_lifetime]
 
 
 def test_permanent_503_gives_up_with_a_clear_message(eve: EveServer) -> None:
@@ -97,7 +113,9 @@ def test_client_errors_are_not_retried(eve: EveServer) -> None:
 
 def test_wrong_credentials_say_which_settings_to_check(eve: EveServer) -> None:
     client = CentralDbClient(eve.url, "client", "aggregator", "wrong", timeout=2, retries=3, backoff=0.01, page_size=25)
-    with pytest.raises(CentralDbUnavailable, match="CENTRAL_DB_USERNAME"):
+    with pytest.raises(
+        CentralDbUnavailable, match=r"refused our credentials \(401\) for oauth/token.*CENTRAL_DB_USERNAME"
+    ):
         client.find("flex_requests", {})
 
 

@@ -56,6 +56,8 @@ class EveState:
     #: The Authorization header of every introspection request (the client's credentials), and its form.
     introspection_credentials: list[str] = field(default_factory=list)
     introspection_forms: list[dict[str, str]] = field(default_factory=list)
+    #: ``/authorization/`` answers as a JSON string (``"OK"``, quotes included), as some deployments do.
+    json_answers: bool = False
     #: Extra introspection claims of a token (``sub``, ``username``).
     claims: dict[str, dict[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -195,7 +197,8 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
                 # A token without the post_pricing scope may read (get), not submit or cancel.
                 allowed = query.get("method") == "get" or "post_pricing" in state.scopes.get(token, "").split()
                 ok = state.token_valid(token) and query.get("resource") == "/pricing" and allowed
-                self._send(200, "OK" if ok else "Unauthorized", "text/html; charset=utf-8")
+                answer = "OK" if ok else "Unauthorized"
+                self._send(200, f'"{answer}"' if state.json_answers else answer, "text/html; charset=utf-8")
                 return
             auth = self.headers.get("Authorization", "")
             if not (auth.startswith("Bearer ") and state.token_valid(auth[7:])):
