@@ -52,8 +52,8 @@ def celery_app(settings: Settings) -> Celery:
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        # SIGTERM: let running tasks finish for this long, then stop them; with late acks
-        # their messages go back to the queue for another worker.
+        # SIGTERM (remapped to Celery's soft shutdown by REMAP_SIGTERM, see embedded.WORKER_SIGNALS): let running
+        # tasks finish for this long, then stop them; with late acks their messages go back to the queue.
         worker_soft_shutdown_timeout=settings.worker_soft_shutdown_timeout,
         worker_enable_soft_shutdown_on_idle=False,  # an idle worker stops at once
         worker_send_task_events=True,
