@@ -66,7 +66,6 @@ class CachedRemoteCheck:
 
     def __init__(self, ask: Callable[[str, str, str], Awaitable[TokenInfo | None]], ttl_seconds: float) -> None:
         self._ask = ask
-        self.ttl = ttl_seconds
         # Bounded: a flood of random tokens evicts the oldest answers instead of growing the process.
         self._cache: TTLCache[tuple[str, str, str], tuple[TokenInfo | None]] = TTLCache(CACHE_SIZE, ttl_seconds)
         self._inflight: dict[tuple[str, str, str], asyncio.Future[TokenInfo | None]] = {}

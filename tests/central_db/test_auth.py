@@ -180,3 +180,9 @@ def test_an_unreachable_central_db_refuses_the_token_and_says_why(caplog: pytest
         r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
     ]
     assert len(logged) == 1 and "connect" in logged[0]["error"].lower()
+
+
+def test_the_resource_checked_is_the_path_s_first_segment() -> None:
+    from swagger_server.auth import resource_of
+
+    assert [resource_of(p) for p in ("/pricing/abc/report", "/pricing", "/", "")] == ["/pricing", "/pricing", "/", "/"]

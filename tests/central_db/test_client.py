@@ -70,7 +70,8 @@ def test_a_401_refreshes_the_token_once(eve: EveServer) -> None:
     client = client_for(eve)
     client.find("flex_requests", {})
     eve.state.revoke_all_tokens()
-    assert len(client.find("flex_requests", {})) == 3
+    found = client.find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})  # asked again with its query
+    assert [d["name"] for d in found] == ["user_3_Medium"]
     assert eve.state.calls["oauth"] == 2
 
 
@@ -90,11 +91,24 @@ def test_500_then_success_is_retried(eve: EveServer, caplog: pytest.LogCaptureFi
     assert [t["expires_in"] for t in tokens] == [eve.state.token_lifetime]
 
 
-def test_permanent_503_gives_up_with_a_clear_message(eve: EveServer) -> None:
-    eve.state.faults.append(Fault("dr_prosumers", status=503, times=None))
-    with pytest.raises(CentralDbUnavailable, match="answered 503 to dr_prosumers 3 times; try again later"):
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_permanent_5xx_gives_up_with_a_clear_message(eve: EveServer, status: int) -> None:
+    eve.state.faults.append(Fault("dr_prosumers", status=status, times=None))
+    with pytest.raises(CentralDbUnavailable, match=f"^the central DB answered {status} to dr_prosumers 3 times; try"):
         client_for(eve).find("dr_prosumers", {})
     assert eve.state.calls["dr_prosumers"] == 3
+
+
+def test_a_later_page_that_keeps_failing_is_named_by_its_collection(eve: EveServer) -> None:
+    """The second page's URL carries the query (the next link); the message names the collection only."""
+    eve.state.faults.append(Fault("curtailable_loads", status=503, times=None, skip=1))
+    with pytest.raises(CentralDbUnavailable, match="answered 503 to curtailable_loads 3 times;"):
+        client_for(eve, page_size=7).find("curtailable_loads", {})
+
+
+def test_a_projection_returns_only_the_fields_asked_for(eve: EveServer) -> None:
+    found = client_for(eve).find("dr_prosumers", {}, {"name": 1})
+    assert found and all(set(d) == {"_id", "name"} for d in found)
 
 
 def test_a_page_that_times_out_is_retried(eve: EveServer) -> None:
@@ -113,15 +127,17 @@ def test_client_errors_are_not_retried(eve: EveServer) -> None:
 
 def test_wrong_credentials_say_which_settings_to_check(eve: EveServer) -> None:
     client = CentralDbClient(eve.url, "client", "aggregator", "wrong", timeout=2, retries=3, backoff=0.01, page_size=25)
-    with pytest.raises(
-        CentralDbUnavailable, match=r"refused our credentials \(401\) for oauth/token.*CENTRAL_DB_USERNAME"
-    ):
+    expected = (
+        r"refused our credentials \(401\) for oauth/token; "
+        r"check CENTRAL_DB_CLIENT_ID, CENTRAL_DB_USERNAME and CENTRAL_DB_PASSWORD$"
+    )
+    with pytest.raises(CentralDbUnavailable, match=expected):
         client.find("flex_requests", {})
 
 
 def test_unreachable_central_db_is_named() -> None:
     client = CentralDbClient("http://127.0.0.1:9", "c", "u", "p", timeout=0.5, retries=2, backoff=0.01, page_size=25)
-    with pytest.raises(CentralDbUnavailable, match=r"could not be reached .* after 2 attempts"):
+    with pytest.raises(CentralDbUnavailable, match=r"could not be reached .* after 2 attempts \(ConnectError\); try"):
         client.find("flex_requests", {})
 
 

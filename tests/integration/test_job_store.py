@@ -18,6 +18,7 @@ from swagger_server.core.job_store import (
 )
 from swagger_server.core.jobs import CallbackDelivery, JobRecord, JobRequest, JobState, utc_now
 from swagger_server.core.metrics import METRICS_KEY
+from swagger_server.core.workspace import INPUT_KEY
 from tests.jobs import README_JOB
 
 pytestmark = pytest.mark.integration
@@ -312,3 +313,11 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(embedd
     assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
     assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
     assert store.page(None, 5, 0, owner="odd")[1] == 2
+
+
+def test_the_workspace_is_on_the_same_redis_and_expires(store: JobStore) -> None:
+    workspace = store.workspace(123)
+    job_id = str(uuid.uuid4())
+    workspace.save_input(job_id, b"\x00parsed", [0.0, 1.5])
+    assert workspace.load_input(job_id) == b"\x00parsed" and workspace.gammas(job_id) == [0.0, 1.5]
+    assert 100 < store.redis.ttl(INPUT_KEY.format(job_id)) <= 123
