@@ -2,7 +2,6 @@
 
 import json
 import random
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from swagger_server.core.callbacks import (
 from swagger_server.core.jobs import DeliveryAttempt
 from swagger_server.core.settings import Settings
 from tests.fakes.receiver import Receiver, Reply
+from tests.off_loop import in_a_thread
 from tests.services import CALLBACK_SECRET, free_port
 
 pytestmark = pytest.mark.integration
@@ -31,11 +31,9 @@ PAYLOAD = {"plots": {"a": [1, 2]}, "raw_data": {"GAMMA": [0.0, 1.5]}, "warnings"
 def attempt(url: str, timeout: float = 2.0, deadline: float = 5.0, secret: str = "") -> DeliveryAttempt:
     """``deliver_once`` as the delivery worker's thread pool calls it (off any event loop)."""
     target = check_url(url, LOOPBACK)
-    with ThreadPoolExecutor(1) as pool:
-        call = pool.submit(
-            deliver_once, target, PAYLOAD, {"X-Trace": "t"}, "msg_1", secret, httpx.Timeout(timeout), deadline, NOW
-        )
-        return call.result()
+    return in_a_thread(
+        deliver_once, target, PAYLOAD, {"X-Trace": "t"}, "msg_1", secret, httpx.Timeout(timeout), deadline, NOW
+    )
 
 
 def test_a_2xx_is_delivered_with_the_compact_signed_body() -> None:

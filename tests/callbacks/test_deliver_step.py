@@ -16,6 +16,7 @@ from swagger_server.core.logging import configure_logging
 from swagger_server.core.metrics import METRICS_KEY
 from tests.fakes.receiver import Receiver, Reply
 from tests.jobs import README_JOB
+from tests.off_loop import in_a_thread
 from tests.services import CALLBACK_SECRET
 from workers.callback_delivery import deliver_step
 
@@ -51,8 +52,8 @@ def test_a_delivered_callback_is_recorded_and_not_sent_again(store: JobStore, ca
     with Receiver() as receiver:
         job_id = job_with_callback(store, receiver.url())
         with caplog.at_level("INFO", logger="workers.callback_delivery"):
-            assert deliver_step(job_id, store, POLICY) is None
-        assert deliver_step(job_id, store, POLICY) is None  # delivered: no second attempt
+            assert in_a_thread(deliver_step, job_id, store, POLICY) is None
+        assert in_a_thread(deliver_step, job_id, store, POLICY) is None  # delivered: no second attempt
         [got] = receiver.received
     headers = {k.lower(): v for k, v in got.headers.items()}
     assert json.loads(got.body) == RESULT and headers["authorization"] == "Bearer abc"
@@ -74,7 +75,7 @@ def test_a_retryable_answer_schedules_the_next_attempt(store: JobStore) -> None:
         receiver.replies = [Reply(status=503, headers={"Retry-After": "3"})]
         job_id = job_with_callback(store, receiver.url())
         before = time.time()
-        assert deliver_step(job_id, store, POLICY) == 3.0
+        assert in_a_thread(deliver_step, job_id, store, POLICY) == 3.0
     record = store.get(job_id)
     assert record.callback is not None and record.callback.state == "pending"
     assert record.callback.waited_seconds == 3.0 and record.callback_result == "status: 503\n\nthanks"
@@ -87,7 +88,7 @@ def test_a_final_refusal_fails_the_callback_and_counts_it(store: JobStore) -> No
         receiver.replies = [Reply(status=410, body="gone")]
         job_id = job_with_callback(store, receiver.url())
         counted = failed_callbacks(store)
-        assert deliver_step(job_id, store, POLICY) is None
+        assert in_a_thread(deliver_step, job_id, store, POLICY) is None
     record = store.get(job_id)
     assert record.callback is not None and record.callback.state == "failed"
     assert record.callback.reason == "the receiver answered 410; not retried"
@@ -100,8 +101,8 @@ def test_nothing_is_sent_for_a_job_that_has_not_succeeded_or_has_no_callback(sto
         running = job_with_callback(store, receiver.url(), finished=False)
         without = job_with_callback(store, None)
         counted = failed_callbacks(store)
-        assert deliver_step(running, store, POLICY) is None
-        assert deliver_step(without, store, POLICY) is None
+        assert in_a_thread(deliver_step, running, store, POLICY) is None
+        assert in_a_thread(deliver_step, without, store, POLICY) is None
         assert receiver.connections == 0
     for job_id in (running, without):
         assert store.get(job_id).callback is None

@@ -4,7 +4,6 @@ import ipaddress
 import socket
 import ssl
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from tests.fakes.receiver import Receiver
 from tests.jobs import AUTH, README_JOB, submit
+from tests.off_loop import in_a_thread
 from tests.services import make_settings
 from workers.callback_delivery import deliver_step
 
@@ -139,10 +139,7 @@ def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, mo
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     target = check_url(f"http://hooks.rebind.test:{receiver.port}/cb", Allowlist.parse(["127.0.0.0/8"]))
-    with ThreadPoolExecutor(1) as pool:  # as the delivery worker's thread pool calls it (and off any test's event loop)
-        attempt = pool.submit(
-            deliver_once, target, {"x": 1}, {}, "msg_rebind", "", httpx.Timeout(1.0), 3.0, utc_now()
-        ).result()
+    attempt = deliver_in_a_thread(target, {"x": 1})
     assert attempt.outcome == "delivered", attempt
     assert resolutions == ["127.0.0.1"]  # resolved once, by the check
     [request] = receiver.received
@@ -165,9 +162,8 @@ def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> N
 
 
 def deliver_in_a_thread(target, payload: dict[str, int]):  # type: ignore[no-untyped-def]
-    """``deliver_once`` as the delivery worker's thread pool calls it (off any test's event loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(deliver_once, target, payload, {}, "msg_t", "", httpx.Timeout(2.0), 5.0, utc_now()).result()
+    """``deliver_once`` as the delivery worker's thread pool calls it."""
+    return in_a_thread(deliver_once, target, payload, {}, "msg_t", "", httpx.Timeout(2.0), 5.0, utc_now())
 
 
 def test_a_host_with_one_private_address_among_public_ones_is_refused(monkeypatch) -> None:  # type: ignore[no-untyped-def]

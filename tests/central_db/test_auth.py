@@ -12,6 +12,7 @@ from swagger_server.auth import central_db_authorizer, introspection_authorizer
 from swagger_server.core.logging import configure_logging
 from tests.central_db.support import CENTRAL_QUEUE, central_settings, user_token
 from tests.fakes.eve_server import EveServer, Fault
+from tests.off_loop import run_coroutine
 from tests.services import free_port, make_settings
 
 pytestmark = pytest.mark.integration
@@ -76,7 +77,7 @@ def test_concurrent_checks_of_one_token_share_one_call(fresh_eve: EveServer) -> 
     async def burst() -> list[object]:
         return list(await asyncio.gather(*(check.check(token, "GET", "/pricing") for _ in range(20))))
 
-    answers = asyncio.run(burst())
+    answers = run_coroutine(burst())
     assert fresh_eve.state.calls["authorization"] == 1
     assert all(answer == {"sub": "", "scope": ["post_pricing"]} for answer in answers)
 
@@ -86,19 +87,19 @@ def test_a_token_is_checked_again_after_the_cache_lifetime(fresh_eve: EveServer)
     is then refused)."""
     check = central_db_authorizer(fresh_eve.url, ttl_seconds=0.3)
     token = fresh_eve.state.issue_token()
-    assert asyncio.run(check.check(token, "GET", "/pricing")) is not None
-    assert asyncio.run(check.check(token, "GET", "/pricing/abc")) is not None  # same resource: cached
+    assert run_coroutine(check.check(token, "GET", "/pricing")) is not None
+    assert run_coroutine(check.check(token, "GET", "/pricing/abc")) is not None  # same resource: cached
     assert fresh_eve.state.calls["authorization"] == 1
     fresh_eve.state.revoke_all_tokens()
     time.sleep(0.4)  # a lower bound: any longer wait gives the same answer
-    assert asyncio.run(check.check(token, "GET", "/pricing")) is None
+    assert run_coroutine(check.check(token, "GET", "/pricing")) is None
     assert fresh_eve.state.calls["authorization"] == 2
 
 
 def test_introspection_sends_the_client_credentials(fresh_eve: EveServer) -> None:
     check = introspection_authorizer(f"{fresh_eve.url}/oauth/introspect", "pricing-api", "intro-secret", 30)
     token = fresh_eve.state.issue_token()
-    assert asyncio.run(check.check(token, "GET", "/pricing")) == {"sub": "", "scope": ["post_pricing"]}
+    assert run_coroutine(check.check(token, "GET", "/pricing")) == {"sub": "", "scope": ["post_pricing"]}
     expected = "Basic " + base64.b64encode(b"pricing-api:intro-secret").decode()
     assert fresh_eve.state.introspection_credentials[-1] == expected
 
@@ -121,16 +122,16 @@ def test_configured_tokens_are_known_by_a_hash_of_themselves() -> None:
     from swagger_server.auth import AnyToken, StaticTokens, token_identity
 
     static = StaticTokens(frozenset({"svc-1"}))
-    assert asyncio.run(static.check("svc-1", "POST", "/pricing")) == {
+    assert run_coroutine(static.check("svc-1", "POST", "/pricing")) == {
         "sub": token_identity("svc-1"),
         "scope": ["post_pricing"],
     }
-    assert asyncio.run(static.check("svc-2", "POST", "/pricing")) is None
-    assert asyncio.run(AnyToken().check("t", "GET", "/pricing")) == {
+    assert run_coroutine(static.check("svc-2", "POST", "/pricing")) is None
+    assert run_coroutine(AnyToken().check("t", "GET", "/pricing")) == {
         "sub": token_identity("t"),
         "scope": ["post_pricing"],
     }
-    assert asyncio.run(AnyToken().check("  ", "GET", "/pricing")) is None
+    assert run_coroutine(AnyToken().check("  ", "GET", "/pricing")) is None
     assert token_identity("svc-1").startswith("token:") and "svc-1" not in token_identity("svc-1")
     assert token_identity("svc-1") != token_identity("svc-2") and len(token_identity("svc-1")) == len("token:") + 24
 
@@ -141,9 +142,9 @@ def test_introspection_names_who_the_token_is_and_what_it_may_do(fresh_eve: EveS
     named = state.issue_token(sub="user-7", username="ann")
     by_username = state.issue_token(username="ann")
     nobody = state.issue_token(scope=None)
-    assert asyncio.run(check.check(named, "GET", "/pricing")) == {"sub": "user-7", "scope": ["post_pricing"]}
-    assert asyncio.run(check.check(by_username, "GET", "/pricing")) == {"sub": "ann", "scope": ["post_pricing"]}
-    assert asyncio.run(check.check(nobody, "GET", "/pricing")) == {"sub": "", "scope": []}
+    assert run_coroutine(check.check(named, "GET", "/pricing")) == {"sub": "user-7", "scope": ["post_pricing"]}
+    assert run_coroutine(check.check(by_username, "GET", "/pricing")) == {"sub": "ann", "scope": ["post_pricing"]}
+    assert run_coroutine(check.check(nobody, "GET", "/pricing")) == {"sub": "", "scope": []}
     assert state.introspection_forms[-1] == {"token": nobody, "token_type_hint": "access_token"}
     assert state.introspection_credentials[-1] == ""  # no client id: no credentials sent
 
@@ -153,7 +154,7 @@ def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(ca
     logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
     check = introspection_authorizer(f"http://127.0.0.1:{free_port()}/oauth/introspect", "c", "s", 30)
     with caplog.at_level("WARNING", logger="swagger_server.auth"):
-        assert asyncio.run(check.check("any", "GET", "/pricing")) is None
+        assert run_coroutine(check.check("any", "GET", "/pricing")) is None
     [logged] = [
         r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
     ]
@@ -164,8 +165,8 @@ def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(
     fresh_eve.state.json_answers = True
     try:
         check = central_db_authorizer(fresh_eve.url + "/", ttl_seconds=30)
-        assert asyncio.run(check.check(fresh_eve.state.issue_token(), "GET", "/pricing")) is not None
-        assert asyncio.run(check.check("forged", "GET", "/pricing")) is None
+        assert run_coroutine(check.check(fresh_eve.state.issue_token(), "GET", "/pricing")) is not None
+        assert run_coroutine(check.check("forged", "GET", "/pricing")) is None
     finally:
         fresh_eve.state.json_answers = False
 
@@ -175,7 +176,7 @@ def test_an_unreachable_central_db_refuses_the_token_and_says_why(caplog: pytest
     logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
     check = central_db_authorizer(f"http://127.0.0.1:{free_port()}", ttl_seconds=30)
     with caplog.at_level("WARNING", logger="swagger_server.auth"):
-        assert asyncio.run(check.check("any", "GET", "/pricing")) is None
+        assert run_coroutine(check.check("any", "GET", "/pricing")) is None
     logged = [
         r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
     ]

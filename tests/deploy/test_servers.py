@@ -44,7 +44,7 @@ def uwsgi_binary() -> Path:
     return uwsgi
 
 
-def uwsgi_request(path: Path, method: str, url: str, body: bytes = b"") -> tuple[int, bytes]:
+def uwsgi_request(path: Path, method: str, url: str, body: bytes = b"", timeout: float = 30) -> tuple[int, bytes]:
     """One request in the uwsgi protocol, as nginx's ``uwsgi_pass`` sends it: a 4-byte header, the CGI variables,
     then the body; the answer is plain HTTP. Written here: the framing is a few lines, and no maintained Python
     client of it exists."""
@@ -65,7 +65,7 @@ def uwsgi_request(path: Path, method: str, url: str, body: bytes = b"") -> tuple
         struct.pack("<H", len(k)) + k.encode() + struct.pack("<H", len(v)) + v.encode() for k, v in variables.items()
     )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(10)
+        connection.settimeout(timeout)
         connection.connect(str(path))
         connection.sendall(struct.pack("<BHB", 0, len(packed), 0) + packed + body)
         answer = b""
@@ -84,12 +84,15 @@ def test_uwsgi_on_the_unix_socket_nginx_talks_to(redis_url, service_sample_dir, 
     ini.write_text(shipped.replace("/run/pricing/pricing.sock", str(path)).replace("%d..", str(REPO_ROOT)))
     env = service_env(redis_url, service_sample_dir, queue_name)
     env.pop("PRICING_HTTP_SOCKET", None)
-    command = [str(uwsgi_binary()), "--ini", str(ini), "--virtualenv", sys.prefix]
+    command = [str(uwsgi_binary()), "--ini", str(ini), "--virtualenv", sys.prefix, "--processes", "2"]
 
     def answers() -> bool:
-        return path.exists() and uwsgi_request(path, "GET", "/health")[0] == 200
+        try:
+            return path.exists() and uwsgi_request(path, "GET", "/health", timeout=5)[0] == 200
+        except OSError:  # not listening yet, or still loading the app
+            return False
 
-    with running(command, env, tmp_path / "uwsgi.log", answers, "uwsgi on a unix socket"):
+    with running(command, env, tmp_path / "uwsgi.log", answers, "uwsgi on a unix socket", timeout=120):
         body = json.dumps({**README_JOB, "callback": None}).encode()
         status, created = uwsgi_request(path, "POST", "/pricing", body)
         assert status == 201, created
