@@ -53,6 +53,9 @@ class EveState:
     scopes: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    #: Data requests a token serves before it is refused like an expired one (None: no limit).
+    max_token_uses: int | None = None
+    token_uses: Counter[str] = field(default_factory=Counter)
     #: The Authorization header of every introspection request (the client's credentials), and its form.
     introspection_credentials: list[str] = field(default_factory=list)
     introspection_forms: list[dict[str, str]] = field(default_factory=list)
@@ -73,6 +76,15 @@ class EveState:
     def token_valid(self, token: str) -> bool:
         expires = self.tokens.get(token)
         return expires is not None and expires > time.monotonic()
+
+    def serves(self, token: str) -> bool:
+        """True if a data request with ``token`` is answered; with ``max_token_uses``, a token is used up after
+        that many (refused with 401, as an expired one is), whatever the clock says."""
+        if not self.token_valid(token):
+            return False
+        with self.lock:
+            self.token_uses[token] += 1
+            return self.max_token_uses is None or self.token_uses[token] <= self.max_token_uses
 
     def revoke_all_tokens(self) -> None:
         self.tokens.clear()
@@ -201,7 +213,7 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
                 self._send(200, f'"{answer}"' if state.json_answers else answer, "text/html; charset=utf-8")
                 return
             auth = self.headers.get("Authorization", "")
-            if not (auth.startswith("Bearer ") and state.token_valid(auth[7:])):
+            if not (auth.startswith("Bearer ") and state.serves(auth[7:])):
                 self._send(
                     401, {"_status": "ERR", "_error": {"code": 401, "message": "Please provide proper credentials"}}
                 )
