@@ -121,44 +121,42 @@ def test_the_checked_address_is_the_one_connected_to() -> None:
     assert target.host == "localhost"
 
 
-def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """DNS rebinding: the name resolves to the allowed receiver when checked and elsewhere afterwards.
+def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> list[str]:
+    """Make ``names`` resolve to the given addresses (and any other name as usual); an empty list: no such host.
 
-    The POST must go to the checked address (with the name in ``Host``), never to a second resolution:
-    a delivery that resolved the name again would connect to 10.255.255.1 and fail.
+    Returns the list the lookups of those names are appended to.
     """
     real = socket.getaddrinfo
-    resolutions: list[str] = []
-
-    def rebinding(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if host != "hooks.rebind.test":
-            return real(host, port, *args, **kwargs)
-        address = "127.0.0.1" if not resolutions else "10.255.255.1"  # first the allowed one, then a private one
-        resolutions.append(address)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    target = check_url(f"http://hooks.rebind.test:{receiver.port}/cb", Allowlist.parse(["127.0.0.0/8"]))
-    attempt = deliver_in_a_thread(target, {"x": 1})
-    assert attempt.outcome == "delivered", attempt
-    assert resolutions == ["127.0.0.1"]  # resolved once, by the check
-    [request] = receiver.received
-    assert request.headers["Host"] == f"hooks.rebind.test:{receiver.port}"
-
-
-def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> None:
-    """Make ``names`` resolve to the given addresses (and any other name as usual); an empty list: no such host."""
-    real = socket.getaddrinfo
+    lookups: list[str] = []
 
     def resolve(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
         if host not in names:
             return real(host, port, *args, **kwargs)
+        lookups.append(host)
         if not names[host]:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         family = {4: socket.AF_INET, 6: socket.AF_INET6}
         return [(family[ipaddress.ip_address(a).version], socket.SOCK_STREAM, 6, "", (a, port)) for a in names[host]]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return lookups
+
+
+def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """DNS rebinding: the name resolves to the allowed receiver when checked and elsewhere afterwards.
+
+    The POST must go to the checked address (with the name in ``Host``), never to a second resolution:
+    a delivery that resolved the name again would connect to 10.255.255.1 and fail.
+    """
+    checked = resolving(monkeypatch, {"hooks.rebind.test": ["127.0.0.1"]})
+    target = check_url(f"http://hooks.rebind.test:{receiver.port}/cb", Allowlist.parse(["127.0.0.0/8"]))
+    assert checked == ["hooks.rebind.test"]
+    rebound = resolving(monkeypatch, {"hooks.rebind.test": ["10.255.255.1"]})  # the name now points elsewhere
+    attempt = deliver_in_a_thread(target, {"x": 1})
+    assert attempt.outcome == "delivered", attempt
+    assert rebound == []  # the delivery did not resolve the name again
+    [request] = receiver.received
+    assert request.headers["Host"] == f"hooks.rebind.test:{receiver.port}"
 
 
 def deliver_in_a_thread(target, payload: dict[str, int]):  # type: ignore[no-untyped-def]
