@@ -1,5 +1,6 @@
 """Shared fixtures: document sets, real Redis, a real Celery worker and the app."""
 
+import logging
 import os
 import subprocess
 import uuid
@@ -11,6 +12,7 @@ import redis
 from hypothesis import settings
 
 from swagger_server.app import create_app
+from swagger_server.core.logging import configure_logging
 from swagger_server.embedded import free_port, start_embedded_redis
 from tests.documents import (
     SHARED_EXPORT,
@@ -36,6 +38,22 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 #: The fake central DB and central-DB worker fixtures, used by tests/central_db and tests/browser.
 pytest_plugins = ["tests.central_db.fixtures"]
+
+
+@pytest.fixture
+def service_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The service's logging (structlog through the standard library), captured by ``caplog``.
+
+    ``configure_logging`` replaces the root logger's handlers, caplog's too: its handler is put back, and the
+    root's handlers and level are restored afterwards.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("INFO", False)
+    root.addHandler(caplog.handler)
+    yield caplog
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """One step of a job's callback delivery, in-process, on a real Redis and a real receiver on 127.0.0.1."""
 
 import json
-import logging
 import time
 import uuid
 
@@ -12,7 +11,6 @@ from standardwebhooks.webhooks import Webhook
 from swagger_server.core.callbacks import Allowlist, DeliveryPolicy
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
-from swagger_server.core.logging import configure_logging
 from swagger_server.core.metrics import METRICS_KEY
 from tests.fakes.receiver import Receiver, Reply
 from tests.jobs import README_JOB
@@ -46,12 +44,12 @@ def failed_callbacks(store: JobStore) -> int:
     return int(store.redis.hget(METRICS_KEY, "callback_failed") or 0)
 
 
-def test_a_delivered_callback_is_recorded_and_not_sent_again(store: JobStore, caplog: pytest.LogCaptureFixture) -> None:
-    configure_logging("INFO", False)  # the workers' logging: structlog events through the standard library
-    logging.getLogger().addHandler(caplog.handler)  # which replaced the root's handlers, caplog's too
+def test_a_delivered_callback_is_recorded_and_not_sent_again(
+    store: JobStore, service_logs: pytest.LogCaptureFixture
+) -> None:
     with Receiver() as receiver:
         job_id = job_with_callback(store, receiver.url())
-        with caplog.at_level("INFO", logger="workers.callback_delivery"):
+        with service_logs.at_level("INFO", logger="workers.callback_delivery"):
             assert in_a_thread(deliver_step, job_id, store, POLICY) is None
         assert in_a_thread(deliver_step, job_id, store, POLICY) is None  # delivered: no second attempt
         [got] = receiver.received
@@ -65,7 +63,7 @@ def test_a_delivered_callback_is_recorded_and_not_sent_again(store: JobStore, ca
     assert [a.status for a in record.callback.attempts] == [200]
     assert record.callback_result == "status: 200\n\nthanks"
     assert job_id not in store.overdue_callbacks(float("inf"))
-    [logged] = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "callback.attempt"]
+    [logged] = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "callback.attempt"]
     fields = {"job_id": job_id, "outcome": "delivered", "status": 200, "error": None, "next_in": None}
     assert {name: logged[name] for name in fields} == fields
 

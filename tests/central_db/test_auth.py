@@ -2,14 +2,12 @@
 
 import asyncio
 import base64
-import logging
 import time
 
 import pytest
 
 from swagger_server.app import create_app
 from swagger_server.auth import central_db_authorizer, introspection_authorizer
-from swagger_server.core.logging import configure_logging
 from tests.central_db.support import CENTRAL_QUEUE, central_settings, user_token
 from tests.fakes.eve_server import EveServer, Fault
 from tests.off_loop import run_coroutine
@@ -149,14 +147,14 @@ def test_introspection_names_who_the_token_is_and_what_it_may_do(fresh_eve: EveS
     assert state.introspection_credentials[-1] == ""  # no client id: no credentials sent
 
 
-def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
-    configure_logging("INFO", False)
-    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
+def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(
+    service_logs: pytest.LogCaptureFixture,
+) -> None:
     check = introspection_authorizer(f"http://127.0.0.1:{free_port()}/oauth/introspect", "c", "s", 30)
-    with caplog.at_level("WARNING", logger="swagger_server.auth"):
+    with service_logs.at_level("WARNING", logger="swagger_server.auth"):
         assert run_coroutine(check.check("any", "GET", "/pricing")) is None
     [logged] = [
-        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
+        r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
     ]
     assert "connect" in logged["error"].lower()
 
@@ -171,14 +169,14 @@ def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(
         fresh_eve.state.json_answers = False
 
 
-def test_an_unreachable_central_db_refuses_the_token_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
-    configure_logging("INFO", False)
-    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
+def test_an_unreachable_central_db_refuses_the_token_and_says_why(service_logs: pytest.LogCaptureFixture) -> None:
     check = central_db_authorizer(f"http://127.0.0.1:{free_port()}", ttl_seconds=30)
-    with caplog.at_level("WARNING", logger="swagger_server.auth"):
+    with service_logs.at_level("WARNING", logger="swagger_server.auth"):
         assert run_coroutine(check.check("any", "GET", "/pricing")) is None
     logged = [
-        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
+        r.msg
+        for r in service_logs.records
+        if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
     ]
     assert len(logged) == 1 and "connect" in logged[0]["error"].lower()
 

@@ -1,13 +1,11 @@
 """The central-DB client against a real Eve-like HTTP server: paging, tokens, retries, faults."""
 
-import logging
 import time
 
 import pytest
 
 from swagger_server.core.central_db import CentralDbClient, CentralDbUnavailable
 from swagger_server.core.data_sources import CentralDbSource
-from swagger_server.core.logging import configure_logging
 from tests.fakes.eve_server import EveServer, Fault
 
 START, END = "2021-11-11T00:00:00Z", "2021-11-12T00:00:00Z"
@@ -75,18 +73,18 @@ def test_a_401_refreshes_the_token_once(eve: EveServer) -> None:
     assert eve.state.calls["oauth"] == 2
 
 
-def test_500_then_success_is_retried(eve: EveServer, caplog: pytest.LogCaptureFixture) -> None:
-    configure_logging("INFO", False)
-    logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's handlers
+def test_500_then_success_is_retried(eve: EveServer, service_logs: pytest.LogCaptureFixture) -> None:
     eve.state.faults.append(Fault("dr_prosumers", status=500, times=2))
-    with caplog.at_level("INFO", logger="swagger_server.core.central_db"):
+    with service_logs.at_level("INFO", logger="swagger_server.core.central_db"):
         found = client_for(eve).find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})
     assert [d["name"] for d in found] == ["user_3_Medium"]
     assert eve.state.calls["dr_prosumers"] == 3
-    retries = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.retry"]
+    retries = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.retry"]
     assert [r["attempt"] for r in retries] == [1, 2] and all("500 Internal Server Error" in r["error"] for r in retries)
     tokens = [
-        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.token_refreshed"
+        r.msg
+        for r in service_logs.records
+        if isinstance(r.msg, dict) and r.msg["event"] == "central_db.token_refreshed"
     ]
     assert [t["expires_in"] for t in tokens] == [eve.state.token_lifetime]
 
