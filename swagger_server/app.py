@@ -92,7 +92,7 @@ def warn_if_datasets_may_be_lost(store: DatasetStore) -> None:
     try:
         problems = store.durability_problems()
     except redis.RedisError as exc:
-        logger.warning("datasets.durability_unchecked", error=str(exc))
+        logger.warning("datasets.durability_unchecked", error=exc)
         return
     for problem in problems:
         logger.warning("datasets.may_be_lost", problem=problem)

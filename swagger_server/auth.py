@@ -107,7 +107,7 @@ def central_db_authorizer(base_url: str, ttl_seconds: float, timeout: float = 5.
             async with httpx.AsyncClient(timeout=timeout) as client:
                 response = await client.get(url, params={"token": token, "resource": resource, "method": method})
         except httpx.HTTPError as exc:
-            logger.warning("auth.central_db_unreachable", error=str(exc))
+            logger.warning("auth.central_db_unreachable", error=exc)
             return None
         if response.status_code == 200 and response.text.strip().strip('"') == "OK":
             # The check names no one, and OAuth tokens are short-lived: no identity (jobs and datasets are shared).
@@ -127,7 +127,7 @@ def introspection_authorizer(url: str, client_id: str, client_secret: str, ttl_s
                 response = await client.post(url, data={"token": token, "token_type_hint": "access_token"})
             body = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, ValueError) as exc:
-            logger.warning("auth.introspection_failed", error=str(exc))
+            logger.warning("auth.introspection_failed", error=exc)
             return None
         if not body.get("active"):
             return None

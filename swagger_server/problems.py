@@ -121,7 +121,7 @@ def connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRes
 
 def store_unavailable(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Redis (the job store and broker) does not answer: a 503 the client can retry, not a 500."""
-    logger.warning("http.store_unavailable", error=str(exc))
+    logger.warning("http.store_unavailable", error=exc)
     return problem(
         503, "Service Unavailable", "the job store is unavailable; try again shortly", headers={"Retry-After": "5"}
     )

@@ -23,7 +23,7 @@ class ReadinessProbe:
                 check()
                 outcome[name] = "ok"
             except Exception as exc:  # a probe reports every failure, whatever its type
-                logger.warning("ready.check_failed", check=name, error=str(exc))
+                logger.warning("ready.check_failed", check=name, error=exc)
                 outcome[name] = f"error: {exc}"
         return outcome
 

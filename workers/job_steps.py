@@ -83,16 +83,16 @@ def guarded(
     except JobCancelled:
         logger.info("job.cancelled", job_id=job_id)
     except TRANSIENT_ERRORS as exc:
-        logger.warning("job.transient_error", job_id=job_id, error=str(exc))
+        logger.warning("job.transient_error", job_id=job_id, error=exc)
         raise
     except CentralDbUnavailable as exc:
         if retry_unavailable:
-            logger.warning("job.data_source_unavailable", job_id=job_id, error=str(exc), retry=True)
+            logger.warning("job.data_source_unavailable", job_id=job_id, error=exc, retry=True)
             raise
-        logger.info("job.failed", job_id=job_id, error=str(exc))
+        logger.info("job.failed", job_id=job_id, error=exc)
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except (BrtpError, DataSourceError) as exc:
-        logger.info("job.failed", job_id=job_id, error=str(exc))
+        logger.info("job.failed", job_id=job_id, error=exc)
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except SoftTimeLimitExceeded:
         logger.warning("job.timeout", job_id=job_id, limit_seconds=soft_time_limit)

@@ -93,7 +93,7 @@ class WorkerUpkeep(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery shi
         try:
             renew(self.broker, held_requests(), time.time())
         except redis.RedisError as exc:
-            logger.warning("upkeep.heartbeat_failed", error=str(exc))
+            logger.warning("upkeep.heartbeat_failed", error=exc)
 
     def sweep_forever(self) -> None:
         """Sweep every interval while the worker runs, if no other worker holds the sweep lock."""
@@ -122,4 +122,4 @@ class WorkerUpkeep(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery shi
                         callbacks_resent=list(report.callbacks_resent),
                     )
             except redis.RedisError as exc:
-                logger.warning("sweeper.failed_to_sweep", error=str(exc))
+                logger.warning("sweeper.failed_to_sweep", error=exc)

@@ -138,7 +138,7 @@ class CentralDbSource:
             known = {doc["name"] for doc in self._prosumers(prosumers, {"name": 1})}
             has_request = self._flex_request(flex_request) is not None
         except DataSourceError as exc:
-            logger.warning("central_db.name_check_skipped", error=str(exc))
+            logger.warning("central_db.name_check_skipped", error=exc)
             return None
         return UnknownNames([n for n in prosumers if n not in known], None if has_request else flex_request)
 

@@ -13,12 +13,22 @@ import sys
 import structlog
 
 
+def describe_errors(_logger: object, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """An exception passed as ``error=`` becomes its message and ``error_type`` (a timeout's message may be empty)."""
+    error = event.get("error")
+    if isinstance(error, BaseException):
+        event["error"] = str(error) or type(error).__name__
+        event["error_type"] = type(error).__name__
+    return event
+
+
 def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     """Route structlog and stdlib logging through one handler on stderr."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        describe_errors,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
