@@ -10,6 +10,7 @@ from swagger_server.app import create_app
 from swagger_server.auth import central_db_authorizer, introspection_authorizer
 from tests.central_db.support import CENTRAL_QUEUE, central_settings, user_token
 from tests.fakes.eve_server import EveServer, Fault
+from tests.fakes.receiver import Receiver, Reply
 from tests.off_loop import run_coroutine
 from tests.services import free_port, make_settings
 
@@ -157,6 +158,33 @@ def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(
         r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
     ]
     assert "connect" in logged["error"].lower()
+
+
+ACTIVE = '{"active": true, "sub": "ann", "scope": "post_pricing"}'
+
+
+def test_an_introspection_error_status_refuses_the_token_whatever_its_body_says() -> None:
+    """Only a 200 answer is read: an error page that happens to say ``active`` does not let the token in."""
+    with Receiver() as endpoint:
+        endpoint.replies = [Reply(status=503, body=ACTIVE), Reply(status=200, body=ACTIVE)]
+        check = introspection_authorizer(endpoint.url("/oauth/introspect"), "", "", ttl_seconds=0)
+        assert run_coroutine(check.check("t", "GET", "/pricing")) is None
+        assert run_coroutine(check.check("t", "GET", "/pricing")) == {"sub": "ann", "scope": ["post_pricing"]}
+
+
+def test_an_introspection_endpoint_slower_than_five_seconds_refuses_the_token(
+    service_logs: pytest.LogCaptureFixture,
+) -> None:
+    """The check gives up after 5 s (a request waits on it): an answer at 5.5 s comes too late."""
+    with Receiver() as endpoint:
+        endpoint.replies = [Reply(delay=5.5, body=ACTIVE)]
+        check = introspection_authorizer(endpoint.url("/oauth/introspect"), "", "", ttl_seconds=30)
+        with service_logs.at_level("WARNING", logger="swagger_server.auth"):
+            assert run_coroutine(check.check("t", "GET", "/pricing")) is None
+    [logged] = [
+        r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
+    ]
+    assert logged["error_type"] == "ReadTimeout" and logged["error"]  # httpx's timeout has no message of its own
 
 
 def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(fresh_eve: EveServer) -> None:
