@@ -40,8 +40,8 @@ from swagger_server.core.workspace import JobWorkspace
 
 JOB_KEY = "pricing:job:{}"
 JOBS_INDEX = "pricing:jobs"
-#: Per-state indexes: ``pricing:jobs:<stored state>`` (sorted sets by submit time).
-STATE_INDEX = "pricing:jobs:"
+#: Per-state indexes: ``pricing:jobs:<stored state>`` (sorted sets by submit time), as each owner's below.
+STATE_INDEX = JOBS_INDEX + ":"
 #: Per-owner indexes: ``pricing:jobs:owner:<owner>`` (all) and ``pricing:jobs:owner:<owner>:<state>``.
 OWNER_INDEX = "pricing:jobs:owner:"
 IDEMPOTENCY_KEY = "pricing:idempotency:{}"
@@ -301,7 +301,7 @@ class JobStore:
         filled up from further on.
         """
         base = JOBS_INDEX if owner is None else OWNER_INDEX + owner
-        index = base if state is None else (STATE_INDEX if owner is None else base + ":") + state.value
+        index = base if state is None else f"{base}:{state.value}"
         records: list[JobRecord] = []
         start = offset
         while len(records) < limit:

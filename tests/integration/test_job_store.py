@@ -307,6 +307,7 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(embedd
     assert [r.job_id for r in store.page(None, 10, 0, owner="odd")[0]] == ["job-5", "job-3", "job-1"]
     everything, total = store.page(None, 3, 0)
     assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
+    assert store.page(None, 0, 0) == ([], 7)  # never more than the limit, even none
     store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
     page, total = store.page(None, 3, 0)
     assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
