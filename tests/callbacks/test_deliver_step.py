@@ -81,6 +81,28 @@ def test_a_retryable_answer_schedules_the_next_attempt(store: JobStore) -> None:
     assert job_id in store.overdue_callbacks(time.time() + 3.5)
 
 
+def test_the_policy_bounds_each_attempt_and_a_timeout_is_logged_with_the_next_delay(
+    store: JobStore, service_logs: pytest.LogCaptureFixture
+) -> None:
+    """The policy's read timeout cuts a silent receiver, its deadline a dripping one; both are retries."""
+    read_limit = DeliveryPolicy(POLICY.allowlist, POLICY.secret, httpx.Timeout(0.3), 30.0, 10.0, 10.0, 60.0)
+    deadline = DeliveryPolicy(POLICY.allowlist, POLICY.secret, httpx.Timeout(1.0), 1.5, 10.0, 10.0, 60.0)
+    with Receiver() as receiver:
+        # Silent for 2 s; then a body of 30 bytes 0.25 s apart (7.5 s), each byte well within the 1 s read timeout.
+        receiver.replies = [Reply(delay=2.0), Reply(drip=0.25, body="x" * 30)]
+        silent = job_with_callback(store, receiver.url())
+        dripping = job_with_callback(store, receiver.url())
+        with service_logs.at_level("INFO", logger="workers.callback_delivery"):
+            silent_delay = in_a_thread(deliver_step, silent, store, read_limit)
+            assert in_a_thread(deliver_step, dripping, store, deadline) is not None
+    errors = {job_id: store.get(job_id).callback.attempts[-1].error for job_id in (silent, dripping)}  # type: ignore[union-attr]
+    assert errors == {silent: "timeout (ReadTimeout)", dripping: "no complete answer within 1.5 s"}
+    logged = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "callback.attempt"]
+    first = {name: logged[0][name] for name in ("job_id", "outcome", "error", "next_in")}
+    assert first == {"job_id": silent, "outcome": "retry", "error": "timeout (ReadTimeout)", "next_in": silent_delay}
+    assert silent_delay is not None and 8.0 <= silent_delay <= 12.0  # the base, 10 s, with its 20 % jitter
+
+
 def test_a_final_refusal_fails_the_callback_and_counts_it(store: JobStore) -> None:
     with Receiver() as receiver:
         receiver.replies = [Reply(status=410, body="gone")]
