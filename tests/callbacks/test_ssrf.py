@@ -115,6 +115,16 @@ def test_allowlist_opens_hosts_and_networks() -> None:
         check_url("http://[::1]:9000/x", Allowlist.parse(["127.0.0.0/8"]))
 
 
+def test_allowlist_entries_are_read_as_an_operator_writes_them() -> None:
+    """Host names in any case and with the root's trailing dot; a network given by one of its addresses."""
+    allow = Allowlist.parse(["Hooks.Example.ORG.", "10.1.2.3/8"])
+    assert allow.hosts == {"hooks.example.org"}
+    public = ipaddress.ip_address("203.0.113.5")
+    assert allow.allows("hooks.example.org", public) and allow.allows("HOOKS.example.org.", public)
+    assert allow.allows("elsewhere.test", ipaddress.ip_address("10.200.0.1"))
+    assert not allow.allows("elsewhere.test", ipaddress.ip_address("11.0.0.1"))
+
+
 def test_the_checked_address_is_the_one_connected_to() -> None:
     target = check_url("http://localhost:9000/cb?x=1", Allowlist.parse(["localhost"]))
     assert target.pinned_url in ("http://127.0.0.1:9000/cb?x=1", "http://[::1]:9000/cb?x=1")
