@@ -187,6 +187,22 @@ def test_an_introspection_endpoint_slower_than_five_seconds_refuses_the_token(
     assert logged["error_type"] == "ReadTimeout" and logged["error"]  # httpx's timeout has no message of its own
 
 
+def test_a_central_db_slower_than_five_seconds_refuses_the_token(
+    fresh_eve: EveServer, service_logs: pytest.LogCaptureFixture
+) -> None:
+    """The check's default limit, as the app builds it: an ``OK`` at 5.5 s comes too late."""
+    fresh_eve.state.faults.append(Fault("authorization", delay=5.5, times=1))
+    check = central_db_authorizer(fresh_eve.url, ttl_seconds=30)
+    with service_logs.at_level("WARNING", logger="swagger_server.auth"):
+        assert run_coroutine(check.check(fresh_eve.state.issue_token(), "GET", "/pricing")) is None
+    [logged] = [
+        r.msg
+        for r in service_logs.records
+        if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
+    ]
+    assert logged["error_type"] == "ReadTimeout"
+
+
 def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(fresh_eve: EveServer) -> None:
     fresh_eve.state.json_answers = True
     try:
