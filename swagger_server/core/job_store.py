@@ -96,7 +96,11 @@ return false
 
 
 def fingerprint(body: JsonObject) -> str:
-    """A stable hash of a request body, to tell a repeated request from a different one."""
+    """A stable hash of a request body, to tell a repeated request from a different one.
+
+    SHA-256 of the compact, key-sorted JSON. Keep the form: idempotency claims
+    stored by an earlier version are compared with it after an upgrade.
+    """
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -1,5 +1,6 @@
 """The job store on a real Redis: states only move forward, indexes follow them, keys are claimed once per caller."""
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -107,6 +108,10 @@ def test_failure_and_cancel_end_active_jobs_with_their_messages(store: JobStore)
         store.revoke(running.job_id)
     with pytest.raises(JobConflictError, match="already failed"):
         store.revoke(queued.job_id)
+    plain = record(owner="bo")
+    store.create(plain)
+    assert store.mark_failure(plain.job_id, "bad data")  # no traceback: none shown, not "None"
+    assert store.get(plain.job_id).traceback is None
 
 
 def test_unknown_jobs_are_named(store: JobStore) -> None:
@@ -129,8 +134,9 @@ def test_an_idempotency_key_is_claimed_once_per_caller(store: JobStore) -> None:
     assert store.create(again, "key-1") == (store.get(first.job_id), False)
     assert store.state(again.job_id) is None  # nothing written for the retry
     other_body = record(owner="ann", gamma_values=[3.0])
-    with pytest.raises(JobConflictError, match="different request body") as conflict:
+    with pytest.raises(JobConflictError) as conflict:
         store.create(other_body, "key-1")
+    assert str(conflict.value) == "this Idempotency-Key was already used with a different request body"
     assert conflict.value.field == "Idempotency-Key" and store.state(other_body.job_id) is None
     someone_else = record(owner="bo")
     assert store.create(someone_else, "key-1") == (someone_else, True)  # keys are per caller
@@ -157,6 +163,8 @@ def test_a_claimed_key_lives_as_long_as_the_retention(store: JobStore) -> None:
 def test_fingerprints_ignore_key_order_only() -> None:
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1, "b": [1, 2]}) != fingerprint({"a": 1, "b": [2, 1]})
+    # The documented form, which claims stored by an earlier version must still match after an upgrade.
+    assert fingerprint({"b": [1, 2], "a": 1}) == hashlib.sha256(b'{"a":1,"b":[1,2]}').hexdigest()
 
 
 def test_submits_and_ends_are_counted(store: JobStore) -> None:
@@ -309,6 +317,8 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(embedd
     assert [r.job_id for r in everything] == ["job-6", "job-5", "job-4"] and total == 7
     assert store.page(None, 0, 0) == ([], 7)  # never more than the limit, even none
     store.redis.delete("pricing:job:job-5", "pricing:job:job-4")  # expired meanwhile
+    # A page after the first, meeting only expired jobs: it goes on from its offset, not from the start.
+    assert [r.job_id for r in store.page(None, 2, 1)[0]] == ["job-3", "job-2"]
     page, total = store.page(None, 3, 0)
     assert [r.job_id for r in page] == ["job-6", "job-3", "job-2"] and total == 5  # filled up, expired dropped
     assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
