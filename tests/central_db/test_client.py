@@ -64,6 +64,18 @@ def test_the_refresh_margin_is_a_tenth_of_a_short_token_s_life(eve: EveServer, m
         assert eve.state.calls["oauth"] == tokens, moved
 
 
+def test_a_token_without_a_lifetime_is_kept_for_an_hour(eve: EveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``expires_in`` is only recommended (RFC 6749): without it a token counts as an hour's, refreshed 30 s early."""
+    eve.state.announce_lifetime = False
+    client = client_for(eve)
+    client.find("flex_requests", {})
+    real = time.monotonic
+    for moved, tokens in ((3560.0, 1), (3570.5, 2)):
+        monkeypatch.setattr(time, "monotonic", lambda moved=moved: real() + moved)
+        client.find("flex_requests", {})
+        assert eve.state.calls["oauth"] == tokens, moved
+
+
 def test_a_401_refreshes_the_token_once(eve: EveServer) -> None:
     client = client_for(eve)
     client.find("flex_requests", {})

@@ -49,6 +49,8 @@ class EveState:
     username: str = "aggregator"
     password: str = "s3cret"
     token_lifetime: float = 3600.0
+    #: Whether token answers carry ``expires_in`` (RFC 6749 only recommends it).
+    announce_lifetime: bool = True
     page_size_cap: int = 1000
     tokens: dict[str, float] = field(default_factory=dict)
     scopes: dict[str, str] = field(default_factory=dict)
@@ -204,7 +206,7 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
                 {
                     "access_token": token,
                     "token_type": "Bearer",
-                    "expires_in": state.token_lifetime,
+                    **({"expires_in": state.token_lifetime} if state.announce_lifetime else {}),
                     "scope": "",
                     "refresh_token": secrets.token_urlsafe(8),
                 },
