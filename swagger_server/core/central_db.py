@@ -148,7 +148,17 @@ class CentralDbClient:
             response.raise_for_status()
             return response
 
-        data: dict[str, Any] = self._call(attempt, url.removeprefix(self.base_url).split("?")[0]).json()
+        what = url.removeprefix(self.base_url).split("?")[0]
+        response = self._call(attempt, what)
+        try:
+            data = response.json()
+        except ValueError:  # a proxy's or another service's HTML page
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("_items"), list):
+            raise CentralDbUnavailable(
+                f"the central DB's answer to {what} is not an Eve page (JSON with _items): "
+                f"{response.text[:200]!r}; check CENTRAL_DB_BASE_URL"
+            )
         return data
 
     def find(self, collection: str, where: dict[str, Any], projection: dict[str, int] | None = None) -> list[Document]:
@@ -156,15 +166,16 @@ class CentralDbClient:
         return list(self._pages(collection, where, projection))
 
     def _pages(self, collection: str, where: dict[str, Any], projection: dict[str, int] | None) -> Iterator[Document]:
-        params: dict[str, str] | None = {"where": json.dumps(where), "max_results": str(self.page_size)}
-        if projection and params is not None:
-            params["projection"] = json.dumps(projection)
+        query = {"where": json.dumps(where), "max_results": str(self.page_size)}
+        if projection:
+            query["projection"] = json.dumps(projection)
+        params: dict[str, str] | None = query
         url = urljoin(self.base_url, collection)
         pages = 0
         while url:
             body = self._get(url, params)
             pages += 1
-            yield from body.get("_items", [])
+            yield from body["_items"]
             following = body.get("_links", {}).get("next", {}).get("href")
             url = urljoin(self.base_url, following) if following else ""
             params = None  # the next link carries the query

@@ -116,6 +116,30 @@ def test_a_later_page_that_keeps_failing_is_named_by_its_collection(eve: EveServ
         client_for(eve, page_size=7).find("curtailable_loads", {})
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["<html><body>Please log in</body></html>", '{"_status": "OK"}'],
+    ids=["an HTML page", "JSON without _items"],
+)
+def test_an_answer_that_is_not_an_eve_page_is_named_with_the_setting_to_check(eve: EveServer, body: str) -> None:
+    """A 200 from something else (a proxy's login page, another service) fails the read saying what came back."""
+    eve.state.faults.append(Fault("dr_prosumers", status=200, body=body))
+    with pytest.raises(CentralDbUnavailable) as refused:
+        client_for(eve).find("dr_prosumers", {})
+    assert str(refused.value) == (
+        f"the central DB's answer to dr_prosumers is not an Eve page (JSON with _items): {body!r}; "
+        "check CENTRAL_DB_BASE_URL"
+    )
+
+
+def test_a_read_is_logged_with_the_pages_it_took(eve: EveServer, service_logs: pytest.LogCaptureFixture) -> None:
+    with service_logs.at_level("DEBUG", logger="swagger_server.core.central_db"):
+        found = client_for(eve, page_size=7).find("dr_prosumers", {})
+    [logged] = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.read"]
+    assert logged["collection"] == "dr_prosumers" and logged["pages"] == eve.state.calls["dr_prosumers"]
+    assert logged["pages"] == -(-len(found) // 7) > 1
+
+
 def test_a_projection_returns_only_the_fields_asked_for(eve: EveServer) -> None:
     found = client_for(eve).find("dr_prosumers", {}, {"name": 1})
     assert found and all(set(d) == {"_id", "name"} for d in found)

@@ -39,6 +39,8 @@ class Fault:
     delay: float = 0.0
     times: int | None = 1
     skip: int = 0  # let this many matching requests through first
+    #: An answer of another kind than Eve's error JSON (an HTML page, say), sent with ``status``.
+    body: str | None = None
 
 
 @dataclass
@@ -165,6 +167,9 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
                 return False
             if fault.delay:
                 time.sleep(fault.delay)
+            if fault.status and fault.body is not None:
+                self._send(fault.status, fault.body, "text/html; charset=utf-8")
+                return True
             if fault.status:
                 self._send(fault.status, {"_status": "ERR", "_error": {"code": fault.status, "message": "injected"}})
                 return True
