@@ -255,6 +255,21 @@ def test_reads_cover_every_entry(store: JobStore) -> None:
     assert store.redis.hget(JOB_KEY.format(jobs[1].job_id), "redrives") == "1"  # kept with the job
 
 
+def test_a_job_reads_back_with_its_owner_and_an_earlier_version_s_record_with_defaults(store: JobStore) -> None:
+    """Records written before jobs had an owner or a progress read as everyone's job at 0 % (as then)."""
+    owned = record(owner="ann")
+    store.create(owned)
+    store.mark_started(owned.job_id)
+    store.set_progress(owned.job_id, 0.25)
+    back = store.get(owned.job_id)
+    assert (back.owner, back.progress) == ("ann", 0.25)
+    old = record()
+    store.create(old)
+    store.redis.hdel(JOB_KEY.format(old.job_id), "owner", "progress")  # as an earlier version stored it
+    back = store.get(old.job_id)
+    assert (back.owner, back.progress) == ("", 0.0)
+
+
 def test_a_cancelled_job_says_how_it_was_cancelled(store: JobStore) -> None:
     job = record()
     store.create(job)
