@@ -17,10 +17,11 @@ def eve(sample_docs):  # type: ignore[no-untyped-def]
         yield server
 
 
-def client_for(server: EveServer, **overrides: object) -> CentralDbClient:
+def client_for(server: EveServer, base_url: str | None = None, **overrides: object) -> CentralDbClient:
     options: dict[str, object] = dict(timeout=2.0, retries=3, backoff=0.01, page_size=25)
     options.update(overrides)
-    return CentralDbClient(server.url, "client", server.state.username, server.state.password, **options)  # type: ignore[arg-type]
+    state = server.state
+    return CentralDbClient(base_url or server.url, "pricing", state.username, state.password, **options)  # type: ignore[arg-type]
 
 
 def test_where_filters_and_every_page_is_followed(eve: EveServer, sample_docs) -> None:  # type: ignore[no-untyped-def]
@@ -33,6 +34,9 @@ def test_where_filters_and_every_page_is_followed(eve: EveServer, sample_docs) -
     assert docs.flex_request["name"] == "flex_request_1_High"
     assert eve.state.calls["curtailable_loads"] == 4  # 24 documents, 7 per page
     assert eve.state.calls["oauth"] == 1  # one token for the whole job
+    assert eve.state.token_forms == [
+        {"grant_type": "password", "client_id": "pricing", "username": "aggregator", "password": "s3cret"}
+    ]
 
 
 def test_token_is_refreshed_before_it_expires(eve: EveServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,6 +171,12 @@ def test_wrong_credentials_say_which_settings_to_check(eve: EveServer) -> None:
     )
     with pytest.raises(CentralDbUnavailable, match=expected):
         client.find("flex_requests", {})
+
+
+def test_a_base_url_with_a_trailing_slash_reads_the_same(eve: EveServer) -> None:
+    """The fake answers a doubled slash as Eve does (a redirect, not the page): the URL must be joined cleanly."""
+    found = client_for(eve, base_url=eve.url + "/").find("dr_prosumers", {"name": "user_3_Medium"})
+    assert [d["name"] for d in found] == ["user_3_Medium"]
 
 
 def test_unreachable_central_db_is_named() -> None:

@@ -64,6 +64,8 @@ class EveState:
     #: The Authorization header of every introspection request (the client's credentials), and its form.
     introspection_credentials: list[str] = field(default_factory=list)
     introspection_forms: list[dict[str, str]] = field(default_factory=list)
+    #: The form of every ``/oauth/token`` request (the client id is optional: Swagger UI's users send none).
+    token_forms: list[dict[str, str]] = field(default_factory=list)
     #: ``/authorization/`` answers as a JSON string (``"OK"``, quotes included), as some deployments do.
     json_answers: bool = False
     #: Extra introspection claims of a token (``sub``, ``username``).
@@ -199,6 +201,7 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
             if route != "/oauth/token":
                 self._send(404, {"_status": "ERR"})
                 return
+            state.token_forms.append(form)
             if form.get("grant_type") != "password" or (form.get("username"), form.get("password")) != (
                 state.username,
                 state.password,
