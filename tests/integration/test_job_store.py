@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from swagger_server.core.datasets import DatasetSummary
 from swagger_server.core.errors import JobConflictError, JobNotFoundError
 from swagger_server.core.job_store import (
     HEARTBEATS,
@@ -339,6 +340,35 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(embedd
     assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
     assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
     assert store.page(None, 5, 0, owner="odd")[1] == 2
+
+
+def test_datasets_live_beside_the_jobs_that_hold_them(store: JobStore) -> None:
+    """The store's datasets keep their arrays as bytes and see this store's jobs: one in use cannot be deleted."""
+    dataset_id = f"ds-{uuid.uuid4()}"
+    summary = DatasetSummary(
+        dataset_id=dataset_id,
+        name="portfolio.csv",
+        owner="ann",
+        created_at=utc_now(),
+        source_format="csv",
+        prosumers=("p1",),
+        flex_requests=("r1",),
+        start="2021-11-11T00:00:00+00:00",
+        slot_hours=1.0,
+        n_slots=24,
+        n_devices=0,
+        stored_bytes=7,
+    )
+    store.datasets.save(summary, b"\x00arrays")
+    assert store.datasets.arrays(dataset_id) == b"\x00arrays"
+    job = record(owner="ann")
+    store.create(job)
+    store.datasets.use(dataset_id, job.job_id)
+    with pytest.raises(JobConflictError, match=f"used by job {job.job_id}, which is queued or running"):
+        store.datasets.delete(dataset_id, "ann")
+    store.mark_failure(job.job_id, "bad data")
+    store.datasets.delete(dataset_id, "ann")  # the job has ended: it no longer holds the dataset
+    assert store.datasets.arrays(dataset_id) is None
 
 
 def test_the_workspace_is_on_the_same_redis_and_expires(store: JobStore) -> None:
