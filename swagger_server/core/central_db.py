@@ -102,7 +102,9 @@ class CentralDbClient:
     @staticmethod
     def _log_retry(state: RetryCallState) -> None:
         outcome = state.outcome.exception() if state.outcome else None
-        logger.warning("central_db.retry", attempt=state.attempt_number, error=str(outcome))
+        logger.warning(
+            "central_db.retry", attempt=state.attempt_number, error=outcome, retry_in=round(state.upcoming_sleep, 3)
+        )
 
     def _request_token(self) -> tuple[str, float]:
         def ask() -> httpx.Response:

@@ -92,11 +92,14 @@ def test_a_401_refreshes_the_token_once(eve: EveServer) -> None:
 def test_500_then_success_is_retried(eve: EveServer, service_logs: pytest.LogCaptureFixture) -> None:
     eve.state.faults.append(Fault("dr_prosumers", status=500, times=2))
     with service_logs.at_level("INFO", logger="swagger_server.core.central_db"):
-        found = client_for(eve).find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})
+        found = client_for(eve, backoff=0.2).find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})
     assert [d["name"] for d in found] == ["user_3_Medium"]
     assert eve.state.calls["dr_prosumers"] == 3
     retries = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.retry"]
     assert [r["attempt"] for r in retries] == [1, 2] and all("500 Internal Server Error" in r["error"] for r in retries)
+    # backoff * 2^(attempt-1) plus up to one backoff of jitter: 0.2-0.4 s, then 0.4-0.6 s
+    assert 0.2 <= retries[0]["retry_in"] <= 0.4 and 0.4 <= retries[1]["retry_in"] <= 0.6, retries
+    assert all(r["error_type"] == "HTTPStatusError" for r in retries)
     tokens = [
         r.msg
         for r in service_logs.records
