@@ -2,10 +2,15 @@
 
 import hashlib
 import json
+import subprocess
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import redis
 
 from swagger_server.core.datasets import DatasetSummary
 from swagger_server.core.errors import JobConflictError, JobNotFoundError
@@ -21,6 +26,7 @@ from swagger_server.core.job_store import (
 from swagger_server.core.jobs import CallbackDelivery, JobRecord, JobRequest, JobState, utc_now
 from swagger_server.core.metrics import METRICS_KEY
 from swagger_server.core.workspace import INPUT_KEY
+from swagger_server.embedded import free_port, start_embedded_redis
 from tests.jobs import README_JOB
 
 pytestmark = pytest.mark.integration
@@ -369,6 +375,42 @@ def test_datasets_live_beside_the_jobs_that_hold_them(store: JobStore) -> None:
     store.mark_failure(job.job_id, "bad data")
     store.datasets.delete(dataset_id, "ann")  # the job has ended: it no longer holds the dataset
     assert store.datasets.arrays(dataset_id) is None
+
+
+def test_a_store_that_rides_out_waits_through_a_redis_restart_and_gives_up_after_about_that_long(
+    tmp_path: Path,
+) -> None:
+    """``ride_out_seconds``: the workers' store retries a command through a Redis restart (the API's fails fast).
+
+    Its waits are jittered (each a random part of 0.1 s doubling to 2 s), so "about that long" is a range.
+    """
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_server = start_embedded_redis(port, tmp_path)
+    riding, failing_fast = JobStore.from_url(url, 1, ride_out_seconds=6), JobStore.from_url(url, 1)
+    job = record()
+    riding.create(job)
+    redis_server.terminate()
+    redis_server.wait(10)
+    with pytest.raises(redis.ConnectionError):
+        failing_fast.state(job.job_id)
+    restarted: list[subprocess.Popen[bytes]] = []
+    later = threading.Timer(0.5, lambda: restarted.append(start_embedded_redis(port, tmp_path)))
+    later.start()
+    try:
+        assert riding.state(job.job_id) is JobState.QUEUED  # the append-only file kept it
+        later.join()
+        restarted[0].terminate()
+        restarted[0].wait(10)
+        began = time.monotonic()
+        with pytest.raises(redis.ConnectionError):
+            riding.state(job.job_id)
+        gave_up_after = time.monotonic() - began
+    finally:
+        later.join()
+        for process in restarted:
+            process.kill()
+    assert 1.0 <= gave_up_after <= 15.0, gave_up_after  # 6 s: 8 retries, about 8 s (jitter), 11 s at most
 
 
 def test_the_workspace_is_on_the_same_redis_and_expires(store: JobStore) -> None:
