@@ -50,6 +50,24 @@ def test_a_2xx_is_delivered_with_the_compact_signed_body() -> None:
 
 
 @pytest.mark.parametrize(
+    ("client_headers", "sent"),
+    [
+        ({}, "application/json"),
+        ({"content-type": "application/vnd.api+json; charset=utf-8"}, "application/vnd.api+json"),
+        ({"Content-Type": "text/plain"}, "application/json"),  # the body is JSON whatever a client asks
+    ],
+    ids=["none asked", "JSON:API asked (any case)", "another type asked"],
+)
+def test_the_body_is_sent_as_json_or_json_api_once(client_headers: dict[str, str], sent: str) -> None:
+    with Receiver() as receiver:
+        target = check_url(receiver.url(), LOOPBACK)
+        in_a_thread(deliver_once, target, PAYLOAD, client_headers, "msg_1", "", httpx.Timeout(2.0), 5.0, NOW)
+        [got] = receiver.received
+    content_types = [v for k, v in got.headers.items() if k.lower() == "content-type"]
+    assert content_types == [sent]
+
+
+@pytest.mark.parametrize(
     ("status", "outcome"),
     [
         (200, "delivered"),
