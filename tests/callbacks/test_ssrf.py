@@ -101,6 +101,7 @@ def test_refused_at_delivery_time_without_any_connection(receiver, redis_url) ->
         ("ff02::1", False),
         ("::ffff:10.0.0.1", False),
         ("::ffff:93.184.215.14", True),
+        ("4000::1", False),  # IETF-reserved IPv6 space, which Python also counts as global
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
@@ -150,6 +151,30 @@ def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> l
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     return lookups
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [("https://hooks.port.test/cb", 443), ("HTTPS://hooks.port.test/cb", 443), ("http://hooks.port.test/cb", 80)],
+)
+def test_the_scheme_s_default_port_is_the_one_checked(monkeypatch: pytest.MonkeyPatch, url: str, port: int) -> None:
+    resolving(monkeypatch, {"hooks.port.test": ["93.184.215.14"]})
+    target = check_url(url, Allowlist.parse([]))
+    assert (target.port, target.host_header) == (port, "hooks.port.test")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1/cb", "is not a valid URL (Invalid IPv6 URL)"),
+        ("http:///cb", "is not an http(s) URL with a host"),
+        ("ftp://hooks.example.org/cb", "is not an http(s) URL with a host"),
+    ],
+)
+def test_a_malformed_callback_url_is_refused_saying_what_is_wrong(url: str, reason: str) -> None:
+    with pytest.raises(CallbackRefused) as refused:
+        check_url(url, Allowlist.parse([]))
+    assert str(refused.value) == f"callback URL {url!r} {reason}"
 
 
 def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
