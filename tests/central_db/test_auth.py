@@ -2,6 +2,8 @@
 
 import asyncio
 import base64
+import socket
+import threading
 import time
 
 import pytest
@@ -211,6 +213,26 @@ def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(
         assert run_coroutine(check.check("forged", "GET", "/pricing")) is None
     finally:
         fresh_eve.state.json_answers = False
+
+
+def test_a_base_url_with_a_slash_asks_for_authorization_without_a_doubled_one() -> None:
+    """The request line as sent (Python's HTTP servers collapse a leading ``//``, Eve's router redirects it)."""
+    request_lines: list[bytes] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def answer_once() -> None:
+            connection, _ = server.accept()
+            with connection:
+                request_lines.append(connection.recv(65536).split(b"\r\n")[0])
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+
+        answering = threading.Thread(target=answer_once, daemon=True)
+        answering.start()
+        check = central_db_authorizer(f"http://127.0.0.1:{server.getsockname()[1]}/", ttl_seconds=30)
+        assert run_coroutine(check.check("t", "GET", "/pricing")) is not None
+        answering.join(10)
+    [line] = request_lines
+    assert line.startswith(b"GET /authorization/?token=t&") and line.endswith(b" HTTP/1.1")
 
 
 def test_an_unreachable_central_db_refuses_the_token_and_says_why(service_logs: pytest.LogCaptureFixture) -> None:

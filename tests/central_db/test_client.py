@@ -177,7 +177,7 @@ def test_wrong_credentials_say_which_settings_to_check(eve: EveServer) -> None:
 
 
 def test_a_base_url_with_a_trailing_slash_reads_the_same(eve: EveServer) -> None:
-    """The fake answers a doubled slash as Eve does (a redirect, not the page): the URL must be joined cleanly."""
+    """``CENTRAL_DB_BASE_URL`` as operators write it, with or without the slash."""
     found = client_for(eve, base_url=eve.url + "/").find("dr_prosumers", {"name": "user_3_Medium"})
     assert [d["name"] for d in found] == ["user_3_Medium"]
 

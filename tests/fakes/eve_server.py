@@ -12,7 +12,6 @@ request, revoke every token.
 """
 
 import json
-import re
 import secrets
 import threading
 import time
@@ -140,26 +139,15 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def _send(
-            self, status: int, body: Any, content_type: str = "application/json", headers: dict[str, str] | None = None
-        ) -> None:
+        def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
             payload = (body if isinstance(body, str) else json.dumps(body)).encode()
             self.send_response(status)
-            for name, value in {**CORS, **(headers or {})}.items():
+            for name, value in CORS.items():
                 self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
-
-        def _doubled_slash(self) -> bool:
-            """Answer a path with ``//`` as Eve's router (werkzeug) does: a redirect to the merged path, not the page."""
-            url = urlparse(self.path)
-            if "//" not in url.path:
-                return False
-            merged = re.sub("/+", "/", url.path) + (f"?{url.query}" if url.query else "")
-            self._send(308, "", headers={"Location": merged})
-            return True
 
         def _fault(self) -> bool:
             path = urlparse(self.path).path.lstrip("/")
@@ -183,7 +171,7 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-            if self._doubled_slash() or self._fault():
+            if self._fault():
                 return
             route = urlparse(self.path).path.rstrip("/")
             if route == "/oauth/introspect":
@@ -221,7 +209,7 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
             )
 
         def do_GET(self) -> None:
-            if self._doubled_slash() or self._fault():
+            if self._fault():
                 return
             url = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
