@@ -141,12 +141,14 @@ class CentralDbClient:
             ) from exc
 
     def _get(self, url: str, params: dict[str, str] | None) -> dict[str, Any]:
+        def with_token(token: str) -> httpx.Response:
+            return self._http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+
         def attempt() -> httpx.Response:
             token = self.tokens.get()
-            response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+            response = with_token(token)
             if response.status_code == 401:
-                fresh = self.tokens.get(stale=token)
-                response = self._http.get(url, params=params, headers={"Authorization": f"Bearer {fresh}"})
+                response = with_token(self.tokens.get(stale=token))
             response.raise_for_status()
             return response
 

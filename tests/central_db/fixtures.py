@@ -26,6 +26,7 @@ def fresh_eve(eve: EveServer, sample_docs) -> EveServer:  # type: ignore[no-unty
     eve.state.calls.clear()
     eve.state.token_lifetime = 3600.0
     eve.state.announce_lifetime = True
+    eve.state.hateoas = True
     eve.state.max_token_uses = None
     return eve
 

@@ -139,6 +139,26 @@ def test_an_answer_that_is_not_an_eve_page_is_named_with_the_setting_to_check(ev
     )
 
 
+def test_a_central_db_without_hateoas_is_read_from_its_one_page(eve: EveServer) -> None:
+    """Eve with ``HATEOAS = False`` sends no ``_links``: a read that fits one page is that page."""
+    eve.state.hateoas = False
+    found = client_for(eve, page_size=100).find("dr_prosumers", {})
+    assert len(found) == len(eve.state.docs["dr_prosumers"]) and eve.state.calls["dr_prosumers"] == 1
+
+
+def test_error_answers_are_quoted_up_to_200_characters(eve: EveServer) -> None:
+    """A big error page (a proxy's) is cut to its first 200 characters in the message a user sees."""
+    page = "<html>" + "x" * 500
+    eve.state.faults.append(Fault("dr_prosumers", status=404, body=page))
+    with pytest.raises(CentralDbUnavailable) as refused:
+        client_for(eve).find("dr_prosumers", {})
+    assert str(refused.value) == f"the central DB answered 404 to dr_prosumers: {page[:200]}"
+    eve.state.faults.append(Fault("dr_prosumers", status=200, body=page))
+    with pytest.raises(CentralDbUnavailable) as not_eve:
+        client_for(eve).find("dr_prosumers", {})
+    assert f"{page[:200]!r};" in str(not_eve.value) and f"{page[:201]!r}" not in str(not_eve.value)
+
+
 def test_a_read_is_logged_with_the_pages_it_took(eve: EveServer, service_logs: pytest.LogCaptureFixture) -> None:
     with service_logs.at_level("DEBUG", logger="swagger_server.core.central_db"):
         found = client_for(eve, page_size=7).find("dr_prosumers", {})

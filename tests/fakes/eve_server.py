@@ -53,6 +53,8 @@ class EveState:
     #: Whether token answers carry ``expires_in`` (RFC 6749 only recommends it).
     announce_lifetime: bool = True
     page_size_cap: int = 1000
+    #: Eve's HATEOAS setting: off, pages carry no ``_links``.
+    hateoas: bool = True
     tokens: dict[str, float] = field(default_factory=dict)
     scopes: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -243,10 +245,8 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
             if page * size < len(found):
                 following = dict(query, page=str(page + 1))
                 links["next"] = {"title": "next page", "href": f"{path}?{urlencode(following)}"}
-            self._send(
-                200,
-                {"_items": items, "_links": links, "_meta": {"page": page, "max_results": size, "total": len(found)}},
-            )
+            meta = {"page": page, "max_results": size, "total": len(found)}
+            self._send(200, {"_items": items, **({"_links": links} if state.hateoas else {}), "_meta": meta})
 
     return Handler
 
