@@ -169,12 +169,25 @@ def test_the_scheme_s_default_port_is_the_one_checked(monkeypatch: pytest.Monkey
         ("http://[::1/cb", "is not a valid URL (Invalid IPv6 URL)"),
         ("http:///cb", "is not an http(s) URL with a host"),
         ("ftp://hooks.example.org/cb", "is not an http(s) URL with a host"),
+        ("http://hooks!.example.org/cb", "has an invalid host name"),
     ],
 )
 def test_a_malformed_callback_url_is_refused_saying_what_is_wrong(url: str, reason: str) -> None:
     with pytest.raises(CallbackRefused) as refused:
         check_url(url, Allowlist.parse([]))
     assert str(refused.value) == f"callback URL {url!r} {reason}"
+
+
+def test_a_refused_host_names_every_private_address_and_the_setting_that_opens_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resolving(monkeypatch, {"hooks.inside.test": ["10.0.0.5", "93.184.215.14", "192.168.1.9"]})
+    with pytest.raises(CallbackRefused) as refused:
+        check_url("http://hooks.inside.test/cb", Allowlist.parse([]))
+    assert str(refused.value) == (
+        "callback host 'hooks.inside.test' resolves to a non-public address (10.0.0.5, 192.168.1.9); "
+        "add it to CALLBACK_ALLOWED_HOSTS to allow it"
+    )
 
 
 def test_a_rebinding_host_is_posted_to_the_address_that_was_checked(receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
