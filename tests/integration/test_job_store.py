@@ -346,6 +346,8 @@ def test_lists_read_one_page_from_per_state_indexes_and_drop_expired_jobs(embedd
     assert store.page(JobState.QUEUED, 5, 0) == ([store.get("job-6", with_result=False)], 1)
     assert [r.job_id for r in store.page(None, 5, 0, owner="odd")[0]] == ["job-3", "job-1"]  # job-5 expired
     assert store.page(None, 5, 0, owner="odd")[1] == 2
+    store.redis.delete("pricing:job:job-3")  # the second of a 2-job page expires: one more is read, not more
+    assert [r.job_id for r in store.page(None, 2, 0)[0]] == ["job-6", "job-2"]
 
 
 def test_datasets_live_beside_the_jobs_that_hold_them(store: JobStore) -> None:
@@ -400,6 +402,7 @@ def test_a_store_that_rides_out_waits_through_a_redis_restart_and_gives_up_after
     later = threading.Timer(0.5, lambda: restarted.append(start_embedded_redis(port, tmp_path)))
     later.start()
     try:
+        assert riding.image(job.job_id, "UW_BAR") is None  # the binary client (arrays, images) rides it out too
         assert riding.state(job.job_id) is JobState.QUEUED  # the append-only file kept it
         later.join()
         restarted[0].terminate()
