@@ -159,6 +159,15 @@ def test_error_answers_are_quoted_up_to_200_characters(eve: EveServer) -> None:
     assert f"{page[:200]!r};" in str(not_eve.value) and f"{page[:201]!r}" not in str(not_eve.value)
 
 
+def test_a_redirect_is_not_followed_with_the_token(eve: EveServer) -> None:
+    """The bearer token goes to CENTRAL_DB_BASE_URL only: a redirect is reported, not followed."""
+    eve.state.faults.append(Fault("dr_prosumers", status=302, body="moved", location="/elsewhere"))
+    with pytest.raises(CentralDbUnavailable) as refused:
+        client_for(eve).find("dr_prosumers", {})
+    assert str(refused.value) == "the central DB answered 302 to dr_prosumers: moved"
+    assert eve.state.calls["elsewhere"] == 0
+
+
 def test_a_read_is_logged_with_the_pages_it_took(eve: EveServer, service_logs: pytest.LogCaptureFixture) -> None:
     with service_logs.at_level("DEBUG", logger="swagger_server.core.central_db"):
         found = client_for(eve, page_size=7).find("dr_prosumers", {})

@@ -40,6 +40,8 @@ class Fault:
     skip: int = 0  # let this many matching requests through first
     #: An answer of another kind than Eve's error JSON (an HTML page, say), sent with ``status``.
     body: str | None = None
+    #: A ``Location`` header to send with it (a redirect).
+    location: str | None = None
 
 
 @dataclass
@@ -141,10 +143,12 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        def _send(
+            self, status: int, body: Any, content_type: str = "application/json", headers: dict[str, str] | None = None
+        ) -> None:
             payload = (body if isinstance(body, str) else json.dumps(body)).encode()
             self.send_response(status)
-            for name, value in CORS.items():
+            for name, value in {**CORS, **(headers or {})}.items():
                 self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
@@ -160,7 +164,8 @@ def make_handler(state: EveState) -> type[BaseHTTPRequestHandler]:
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.status and fault.body is not None:
-                self._send(fault.status, fault.body, "text/html; charset=utf-8")
+                location = {"Location": fault.location} if fault.location else {}
+                self._send(fault.status, fault.body, "text/html; charset=utf-8", location)
                 return True
             if fault.status:
                 self._send(fault.status, {"_status": "ERR", "_error": {"code": fault.status, "message": "injected"}})
