@@ -31,6 +31,10 @@ Document = dict[str, Any]
 REFRESH_MARGIN_S = 30.0
 
 
+#: How much of an unexpected answer a message quotes.
+ANSWER_EXCERPT = 200
+
+
 class CentralDbUnavailable(DataSourceError):
     """The central DB could not be reached, or kept failing, after the retries."""
 
@@ -132,7 +136,7 @@ class CentralDbClient:
                     "CENTRAL_DB_USERNAME and CENTRAL_DB_PASSWORD"
                 ) from exc
             raise CentralDbUnavailable(
-                f"the central DB answered {status} to {what}: {exc.response.text[:200]}"
+                f"the central DB answered {status} to {what}: {exc.response.text[:ANSWER_EXCERPT]}"
             ) from exc
         except httpx.TransportError as exc:
             raise CentralDbUnavailable(
@@ -161,7 +165,7 @@ class CentralDbClient:
         if not isinstance(data, dict) or not isinstance(data.get("_items"), list):
             raise CentralDbUnavailable(
                 f"the central DB's answer to {what} is not an Eve page (JSON with _items): "
-                f"{response.text[:200]!r}; check CENTRAL_DB_BASE_URL"
+                f"{response.text[:ANSWER_EXCERPT]!r}; check CENTRAL_DB_BASE_URL"
             )
         return data
 
