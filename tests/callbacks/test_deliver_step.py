@@ -3,6 +3,7 @@
 import json
 import time
 import uuid
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from swagger_server.core.metrics import METRICS_KEY
 from tests.fakes.receiver import Receiver, Reply
 from tests.jobs import README_JOB
+from tests.logs import events
 from tests.off_loop import in_a_thread
 from tests.services import CALLBACK_SECRET
 from workers.callback_delivery import deliver_step
@@ -63,7 +65,7 @@ def test_a_delivered_callback_is_recorded_and_not_sent_again(
     assert [a.status for a in record.callback.attempts] == [200]
     assert record.callback_result == "status: 200\n\nthanks"
     assert job_id not in store.overdue_callbacks(float("inf"))
-    [logged] = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "callback.attempt"]
+    [logged] = events(service_logs, "callback.attempt")
     fields = {"job_id": job_id, "outcome": "delivered", "status": 200, "error": None, "next_in": None}
     assert {name: logged[name] for name in fields} == fields
 
@@ -85,8 +87,9 @@ def test_the_policy_bounds_each_attempt_and_a_timeout_is_logged_with_the_next_de
     store: JobStore, service_logs: pytest.LogCaptureFixture
 ) -> None:
     """The policy's read timeout cuts a silent receiver, its deadline a dripping one; both are retries."""
-    read_limit = DeliveryPolicy(POLICY.allowlist, POLICY.secret, httpx.Timeout(0.3), 30.0, 10.0, 10.0, 60.0)
-    deadline = DeliveryPolicy(POLICY.allowlist, POLICY.secret, httpx.Timeout(1.0), 1.5, 10.0, 10.0, 60.0)
+    backoff = replace(POLICY, retry_base=10.0, retry_cap=10.0)
+    read_limit = replace(backoff, timeouts=httpx.Timeout(0.3), deadline=30.0)
+    deadline = replace(backoff, timeouts=httpx.Timeout(1.0), deadline=1.5)
     with Receiver() as receiver:
         # Silent for 2 s; then a body of 30 bytes 0.25 s apart (7.5 s), each byte well within the 1 s read timeout.
         receiver.replies = [Reply(delay=2.0), Reply(drip=0.25, body="x" * 30)]
@@ -97,7 +100,7 @@ def test_the_policy_bounds_each_attempt_and_a_timeout_is_logged_with_the_next_de
             assert in_a_thread(deliver_step, dripping, store, deadline) is not None
     errors = {job_id: store.get(job_id).callback.attempts[-1].error for job_id in (silent, dripping)}  # type: ignore[union-attr]
     assert errors == {silent: "timeout (ReadTimeout)", dripping: "no complete answer within 1.5 s"}
-    logged = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "callback.attempt"]
+    logged = events(service_logs, "callback.attempt")
     first = {name: logged[0][name] for name in ("job_id", "outcome", "error", "next_in")}
     assert first == {"job_id": silent, "outcome": "retry", "error": "timeout (ReadTimeout)", "next_in": silent_delay}
     assert silent_delay is not None and 8.0 <= silent_delay <= 12.0  # the base, 10 s, with its 20 % jitter

@@ -13,6 +13,7 @@ from swagger_server.auth import central_db_authorizer, introspection_authorizer
 from tests.central_db.support import CENTRAL_QUEUE, central_settings, user_token
 from tests.fakes.eve_server import EveServer, Fault
 from tests.fakes.receiver import Receiver, Reply
+from tests.logs import events
 from tests.off_loop import run_coroutine
 from tests.services import free_port, make_settings
 
@@ -156,9 +157,7 @@ def test_an_unreachable_introspection_endpoint_refuses_the_token_and_says_why(
     check = introspection_authorizer(f"http://127.0.0.1:{free_port()}/oauth/introspect", "c", "s", 30)
     with service_logs.at_level("WARNING", logger="swagger_server.auth"):
         assert run_coroutine(check.check("any", "GET", "/pricing")) is None
-    [logged] = [
-        r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
-    ]
+    [logged] = events(service_logs, "auth.introspection_failed")
     assert "connect" in logged["error"].lower()
 
 
@@ -183,9 +182,7 @@ def test_an_introspection_endpoint_slower_than_five_seconds_refuses_the_token(
         check = introspection_authorizer(endpoint.url("/oauth/introspect"), "", "", ttl_seconds=30)
         with service_logs.at_level("WARNING", logger="swagger_server.auth"):
             assert run_coroutine(check.check("t", "GET", "/pricing")) is None
-    [logged] = [
-        r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "auth.introspection_failed"
-    ]
+    [logged] = events(service_logs, "auth.introspection_failed")
     assert logged["error_type"] == "ReadTimeout" and logged["error"]  # httpx's timeout has no message of its own
 
 
@@ -197,18 +194,15 @@ def test_a_central_db_slower_than_five_seconds_refuses_the_token(
     check = central_db_authorizer(fresh_eve.url, ttl_seconds=30)
     with service_logs.at_level("WARNING", logger="swagger_server.auth"):
         assert run_coroutine(check.check(fresh_eve.state.issue_token(), "GET", "/pricing")) is None
-    [logged] = [
-        r.msg
-        for r in service_logs.records
-        if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
-    ]
+    [logged] = events(service_logs, "auth.central_db_unreachable")
     assert logged["error_type"] == "ReadTimeout"
 
 
-def test_the_central_db_check_reads_a_quoted_answer_and_a_base_url_with_a_slash(fresh_eve: EveServer) -> None:
+def test_the_central_db_check_reads_a_quoted_answer(fresh_eve: EveServer) -> None:
+    """(A base URL with a slash: the request-line test below; Python's HTTP server hides a doubled one.)"""
     fresh_eve.state.json_answers = True
     try:
-        check = central_db_authorizer(fresh_eve.url + "/", ttl_seconds=30)
+        check = central_db_authorizer(fresh_eve.url, ttl_seconds=30)
         assert run_coroutine(check.check(fresh_eve.state.issue_token(), "GET", "/pricing")) is not None
         assert run_coroutine(check.check("forged", "GET", "/pricing")) is None
     finally:
@@ -239,11 +233,7 @@ def test_an_unreachable_central_db_refuses_the_token_and_says_why(service_logs: 
     check = central_db_authorizer(f"http://127.0.0.1:{free_port()}", ttl_seconds=30)
     with service_logs.at_level("WARNING", logger="swagger_server.auth"):
         assert run_coroutine(check.check("any", "GET", "/pricing")) is None
-    logged = [
-        r.msg
-        for r in service_logs.records
-        if isinstance(r.msg, dict) and r.msg["event"] == "auth.central_db_unreachable"
-    ]
+    logged = events(service_logs, "auth.central_db_unreachable")
     assert len(logged) == 1 and "connect" in logged[0]["error"].lower()
 
 

@@ -7,6 +7,7 @@ import pytest
 from swagger_server.core.central_db import CentralDbClient, CentralDbUnavailable
 from swagger_server.core.data_sources import CentralDbSource
 from tests.fakes.eve_server import EveServer, Fault
+from tests.logs import events
 
 START, END = "2021-11-11T00:00:00Z", "2021-11-12T00:00:00Z"
 
@@ -17,11 +18,10 @@ def eve(sample_docs):  # type: ignore[no-untyped-def]
         yield server
 
 
-def client_for(server: EveServer, base_url: str | None = None, **overrides: object) -> CentralDbClient:
+def client_for(server: EveServer, **overrides: object) -> CentralDbClient:
     options: dict[str, object] = dict(timeout=2.0, retries=3, backoff=0.01, page_size=25)
     options.update(overrides)
-    state = server.state
-    return CentralDbClient(base_url or server.url, "pricing", state.username, state.password, **options)  # type: ignore[arg-type]
+    return CentralDbClient(server.url, "pricing", server.state.username, server.state.password, **options)  # type: ignore[arg-type]
 
 
 def test_where_filters_and_every_page_is_followed(eve: EveServer, sample_docs) -> None:  # type: ignore[no-untyped-def]
@@ -95,16 +95,12 @@ def test_500_then_success_is_retried(eve: EveServer, service_logs: pytest.LogCap
         found = client_for(eve, backoff=0.2).find("dr_prosumers", {"name": {"$in": ["user_3_Medium"]}})
     assert [d["name"] for d in found] == ["user_3_Medium"]
     assert eve.state.calls["dr_prosumers"] == 3
-    retries = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.retry"]
+    retries = events(service_logs, "central_db.retry")
     assert [r["attempt"] for r in retries] == [1, 2] and all("500 Internal Server Error" in r["error"] for r in retries)
     # backoff * 2^(attempt-1) plus up to one backoff of jitter: 0.2-0.4 s, then 0.4-0.6 s
     assert 0.2 <= retries[0]["retry_in"] <= 0.4 and 0.4 <= retries[1]["retry_in"] <= 0.6, retries
     assert all(r["error_type"] == "HTTPStatusError" for r in retries)
-    tokens = [
-        r.msg
-        for r in service_logs.records
-        if isinstance(r.msg, dict) and r.msg["event"] == "central_db.token_refreshed"
-    ]
+    tokens = events(service_logs, "central_db.token_refreshed")
     assert [t["expires_in"] for t in tokens] == [eve.state.token_lifetime]
 
 
@@ -171,7 +167,7 @@ def test_a_redirect_is_not_followed_with_the_token(eve: EveServer) -> None:
 def test_a_read_is_logged_with_the_pages_it_took(eve: EveServer, service_logs: pytest.LogCaptureFixture) -> None:
     with service_logs.at_level("DEBUG", logger="swagger_server.core.central_db"):
         found = client_for(eve, page_size=7).find("dr_prosumers", {})
-    [logged] = [r.msg for r in service_logs.records if isinstance(r.msg, dict) and r.msg["event"] == "central_db.read"]
+    [logged] = events(service_logs, "central_db.read")
     assert logged["collection"] == "dr_prosumers" and logged["pages"] == eve.state.calls["dr_prosumers"]
     assert logged["pages"] == -(-len(found) // 7) > 1
 
@@ -203,12 +199,6 @@ def test_wrong_credentials_say_which_settings_to_check(eve: EveServer) -> None:
     )
     with pytest.raises(CentralDbUnavailable, match=expected):
         client.find("flex_requests", {})
-
-
-def test_a_base_url_with_a_trailing_slash_reads_the_same(eve: EveServer) -> None:
-    """``CENTRAL_DB_BASE_URL`` as operators write it, with or without the slash."""
-    found = client_for(eve, base_url=eve.url + "/").find("dr_prosumers", {"name": "user_3_Medium"})
-    assert [d["name"] for d in found] == ["user_3_Medium"]
 
 
 def test_unreachable_central_db_is_named() -> None:

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import subprocess
 import threading
 import time
 import uuid
@@ -26,7 +25,8 @@ from swagger_server.core.job_store import (
 from swagger_server.core.jobs import CallbackDelivery, JobRecord, JobRequest, JobState, utc_now
 from swagger_server.core.metrics import METRICS_KEY
 from swagger_server.core.workspace import INPUT_KEY
-from swagger_server.embedded import free_port, start_embedded_redis
+from swagger_server.embedded import free_port
+from tests.chaos.rig import PrivateRedis
 from tests.jobs import README_JOB
 
 pytestmark = pytest.mark.integration
@@ -386,35 +386,30 @@ def test_a_store_that_rides_out_waits_through_a_redis_restart_and_gives_up_after
 
     Its waits are jittered (each a random part of 0.1 s doubling to 2 s), so "about that long" is a range.
     """
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    redis_server = start_embedded_redis(port, tmp_path)
-    riding, failing_fast = JobStore.from_url(url, 1, ride_out_seconds=6), JobStore.from_url(url, 1)
+    server = PrivateRedis(free_port(), tmp_path)
+    server.start()
+    riding, failing_fast = JobStore.from_url(server.url, 1, ride_out_seconds=6), JobStore.from_url(server.url, 1)
     job = record()
     riding.create(job)
-    redis_server.terminate()
-    redis_server.wait(10)
+    server.shut_down()
     began = time.monotonic()
     with pytest.raises(redis.ConnectionError):
         failing_fast.state(job.job_id)
     assert time.monotonic() - began < 1.0  # at once (a refused connection), so the API answers 503 at once
-    restarted: list[subprocess.Popen[bytes]] = []
-    later = threading.Timer(0.5, lambda: restarted.append(start_embedded_redis(port, tmp_path)))
+    later = threading.Timer(0.5, server.start)
     later.start()
     try:
         assert riding.image(job.job_id, "UW_BAR") is None  # the binary client (arrays, images) rides it out too
         assert riding.state(job.job_id) is JobState.QUEUED  # the append-only file kept it
         later.join()
-        restarted[0].terminate()
-        restarted[0].wait(10)
+        server.shut_down()
         began = time.monotonic()
         with pytest.raises(redis.ConnectionError):
             riding.state(job.job_id)
         gave_up_after = time.monotonic() - began
     finally:
         later.join()
-        for process in restarted:
-            process.kill()
+        server.stop()
     assert 1.0 <= gave_up_after <= 15.0, gave_up_after  # 6 s: 8 retries, about 8 s (jitter), 11 s at most
 
 
