@@ -131,56 +131,6 @@ def slot_system(
 
 
 @_compiled
-def mehrotra_targets(
-    target: float, sl: FloatArray, su: FloatArray, zl: FloatArray, zu: FloatArray, dx_aff: FloatArray,
-    dzl_aff: FloatArray, dzu_aff: FloatArray,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """Complementarity right-hand sides of Mehrotra's corrector.
-
-    ``rc_l = target - s_l z_l - dx_aff dz_l_aff`` and ``rc_u = target - s_u z_u + dx_aff dz_u_aff``;
-    the predictor is ``target = 0`` with zero affine steps.
-    """
-    rc_l = np.zeros(len(sl))
-    rc_u = np.zeros(len(sl))
-    for j in range(len(sl)):
-        if zl[j] > 0.0:
-            rc_l[j] = target - sl[j] * zl[j] - dx_aff[j] * dzl_aff[j]
-        if zu[j] > 0.0:
-            rc_u[j] = target - su[j] * zu[j] + dx_aff[j] * dzu_aff[j]
-    return rc_l, rc_u
-
-
-@_compiled
-def centrality_targets(
-    alpha: float, target: float, sl: FloatArray, su: FloatArray, zl: FloatArray, zu: FloatArray, dx: FloatArray,
-    dzl: FloatArray, dzu: FloatArray, rc_l: FloatArray, rc_u: FloatArray, beta_min: float, beta_max: float,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """Gondzio's centrality corrector added to ``rc``.
-
-    The products ``v = (s + a ds)(z + a dz)`` at the trial step ``a`` are pulled
-    into ``[beta_min, beta_max] * target``; a product above is lowered by at most
-    ``beta_max * target``.
-    """
-    new_l = rc_l.copy()
-    new_u = rc_u.copy()
-    low, high = beta_min * target, beta_max * target
-    for j in range(len(sl)):
-        if zl[j] > 0.0:
-            v = (sl[j] + alpha * dx[j]) * (zl[j] + alpha * dzl[j])
-            if v < low:
-                new_l[j] += low - v
-            elif v > high:
-                new_l[j] += max(high - v, -high)
-        if zu[j] > 0.0:
-            v = (su[j] - alpha * dx[j]) * (zu[j] + alpha * dzu[j])
-            if v < low:
-                new_u[j] += low - v
-            elif v > high:
-                new_u[j] += max(high - v, -high)
-    return new_l, new_u
-
-
-@_compiled
 def direction_rhs(
     r_d: FloatArray,
     r_p: FloatArray,
@@ -189,8 +139,10 @@ def direction_rhs(
     zu: FloatArray,
     sl: FloatArray,
     su: FloatArray,
-    rc_l: FloatArray,
-    rc_u: FloatArray,
+    target: float,
+    dx_aff: FloatArray,
+    dzl_aff: FloatArray,
+    dzu_aff: FloatArray,
     erow: IntArray,
     brow: IntArray,
     bcoef: FloatArray,
@@ -200,16 +152,21 @@ def direction_rhs(
     n_dev: int,
     n_time: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """The Newton step's column term ``g = -r_d + rc_l/s_l - rc_u/s_u`` and the rows' ``r_p - A diag(d) g``."""
+    """The Newton step's column term ``g = -r_d + rc_l/s_l - rc_u/s_u`` and the rows' ``r_p - A diag(d) g``.
+
+    Complementarity targets (Mehrotra's corrector): ``rc_l = target - s_l z_l - dx_aff dz_l_aff`` and
+    ``rc_u = target - s_u z_u + dx_aff dz_u_aff``, only where the bound exists; the predictor is
+    ``target = 0`` with zero affine steps.
+    """
     g = np.empty(len(d))
     rhs = r_p.copy()
     link0 = n_dev + n_time
     for j in range(len(d)):
         gj = -r_d[j]
         if zl[j] > 0.0:
-            gj += rc_l[j] / sl[j]
+            gj += (target - sl[j] * zl[j] - dx_aff[j] * dzl_aff[j]) / sl[j]
         if zu[j] > 0.0:
-            gj -= rc_u[j] / su[j]
+            gj -= (target - su[j] * zu[j] + dx_aff[j] * dzu_aff[j]) / su[j]
         g[j] = gj
         w = d[j] * gj
         if erow[j] >= 0:
@@ -258,8 +215,10 @@ def direction_back(
     zu: FloatArray,
     sl: FloatArray,
     su: FloatArray,
-    rc_l: FloatArray,
-    rc_u: FloatArray,
+    target: float,
+    dx_aff: FloatArray,
+    dzl_aff: FloatArray,
+    dzu_aff: FloatArray,
     erow: IntArray,
     brow: IntArray,
     bcoef: FloatArray,
@@ -271,7 +230,8 @@ def direction_back(
 ) -> tuple[FloatArray, FloatArray, FloatArray, float]:
     """``dx = d (g + A' dlambda)``, the bound duals' steps and the largest step keeping all positive.
 
-    ``dz_l = (rc_l - z_l dx) / s_l``, ``dz_u = (rc_u + z_u dx) / s_u``; the step
+    ``dz_l = (rc_l - z_l dx) / s_l``, ``dz_u = (rc_u + z_u dx) / s_u`` (the targets of
+    :func:`direction_rhs`); the step
     bound is ``min(-s/ds, -z/dz)`` over the falling slacks and duals (``inf`` if none falls).
     """
     n_cols = len(d)
@@ -291,14 +251,14 @@ def direction_back(
         step = d[j] * (g[j] + row_term)
         dx[j] = step
         if zl[j] > 0.0:
-            change = (rc_l[j] - zl[j] * step) / sl[j]
+            change = (target - sl[j] * zl[j] - dx_aff[j] * dzl_aff[j] - zl[j] * step) / sl[j]
             dzl[j] = change
             if step < 0.0:
                 largest = min(largest, -sl[j] / step)
             if change < 0.0:
                 largest = min(largest, -zl[j] / change)
         if zu[j] > 0.0:
-            change = (rc_u[j] + zu[j] * step) / su[j]
+            change = (target - su[j] * zu[j] + dx_aff[j] * dzu_aff[j] + zu[j] * step) / su[j]
             dzu[j] = change
             if step > 0.0:
                 largest = min(largest, su[j] / step)
