@@ -16,6 +16,7 @@ command-line framework is added for it.
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,6 +30,7 @@ from BRTP.data.package import write_package
 from BRTP.data.timestamps import parse_timestamp
 from BRTP.data.workbook import DEFAULT_START
 from BRTP.errors import BrtpError, InvalidInputError, SolverError
+from BRTP.options import BrtpOptions
 from BRTP.report.html import ReportRequest, render_images, standalone_report
 from BRTP.report.series import pricing_data
 from BRTP.report.tables import consumption_csv, raw_data_csv
@@ -79,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--prosumers", type=_names, help="comma-separated names (default: all)")
     run.add_argument("--start", type=_timestamp, help="first slot (default: the data's first)")
     run.add_argument("--end", type=_timestamp, help="end of the horizon, exclusive (default: the data's end)")
+    run.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="gamma values solved at once (default: one per core)"
+    )
 
     validate = commands.add_parser("validate", help="check an input and say what would be priced")
     with_input(validate)
@@ -95,7 +100,8 @@ def command_run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.input, start=args.workbook_start)
     portfolio, request = dataset.job(args.flex_request, args.prosumers, args.start, args.end)
     with tqdm(total=len(set([0.0, *args.gammas])), unit="γ", disable=not sys.stderr.isatty(), desc="solving") as bar:
-        result = run_brtp(portfolio, request, args.margin, args.gammas, progress=lambda done, _: bar.update(1))
+        options = BrtpOptions(threads=max(1, args.threads))
+        result = run_brtp(portfolio, request, args.margin, args.gammas, options, lambda done, _: bar.update(1))
     data = pricing_data(result.user_names, result.slot_starts, result.kpis(), result.warnings)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

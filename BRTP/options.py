@@ -55,6 +55,11 @@ class BrtpOptions:
         thousands of random portfolios, for about 10 % more iterations.
     max_iter
         PIQP iteration limit.
+    threads
+        Gamma values solved at once, each in its own thread (the interior-point
+        method's compiled passes release the GIL; a PIQP fallback runs one at a
+        time). 1 in the service, whose workers are already one process per core;
+        ``brtp run`` uses one per core.
     """
 
     energy_cost_eur_per_kw2h: float = 0.03
@@ -65,3 +70,4 @@ class BrtpOptions:
     eps_gap_abs: float = 1e-10
     eps_gap_rel: float = 1e-11
     max_iter: int = 250
+    threads: int = 1

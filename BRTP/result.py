@@ -15,7 +15,7 @@ from BRTP.report.series import ratio_to_reference
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds spent per phase of a run."""
+    """Seconds spent per phase of a run (solve and KPIs summed over gammas, also when threads overlap them)."""
 
     build: float = 0.0
     solve: float = 0.0

@@ -4,6 +4,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from BRTP.data.portfolio import FlexRequest, Portfolio
 from BRTP.errors import InvalidInputError
@@ -47,23 +48,31 @@ def solve_gammas(
 
     This is the unit of work a worker runs for its share of a job's gammas;
     :func:`run_brtp` is the whole job in one process. ``on_outcome`` receives
-    each gamma's outcome as soon as it is known.
+    each gamma's outcome, in the order of ``gammas``, as soon as it and those
+    before it are known. With ``options.threads > 1`` that many gammas are
+    solved at once (not with the HiGHS reference, whose model is shared).
     """
     options = options or BrtpOptions()
     started = time.perf_counter()
     solver = make_solver(problem, options)
     build_seconds = time.perf_counter() - started
-    outcomes: list[GammaOutcome] = []
-    solve_seconds = solver_own = kpi_seconds = 0.0
-    for gamma in gammas:
+
+    def solved(gamma: float) -> tuple[GammaOutcome, float]:
         solution = solver.solve(float(gamma))
-        solve_seconds += solution.solve_seconds
-        solver_own += solution.solver_seconds
-        started = time.perf_counter()
-        outcomes.append(compute_outcome(problem, solution, options.breakpoint_snap_kw))
-        kpi_seconds += time.perf_counter() - started
-        if on_outcome is not None:
-            on_outcome(outcomes[-1])
+        kpis_started = time.perf_counter()
+        return compute_outcome(problem, solution, options.breakpoint_snap_kw), time.perf_counter() - kpis_started
+
+    threads = 1 if options.solver == "highs" else max(1, min(options.threads, len(gammas)))
+    outcomes: list[GammaOutcome] = []
+    kpi_seconds = 0.0
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for outcome, seconds in pool.map(solved, gammas):
+            outcomes.append(outcome)
+            kpi_seconds += seconds
+            if on_outcome is not None:
+                on_outcome(outcome)
+    solve_seconds = sum(o.solution.solve_seconds for o in outcomes)
+    solver_own = sum(o.solution.solver_seconds for o in outcomes)
     return outcomes, Timings(build=build_seconds, solve=solve_seconds, solver_own=solver_own, kpis=kpi_seconds)
 
 

@@ -14,6 +14,7 @@ it is not optimal.
 """
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -143,6 +144,9 @@ class CertifiedSolver:
     how much for each method. (Infeasible data never gets here: the parsers
     refuse a device whose energy cannot fit before its deadline, the only way
     this QP can be infeasible.)
+
+    Safe to call from several threads: the interior-point method keeps no state
+    between solves; PIQP (one solver object, updated per gamma) runs one at a time.
     """
 
     def __init__(self, problem: PricingProblem, options: BrtpOptions) -> None:
@@ -150,11 +154,18 @@ class CertifiedSolver:
         self.options = options
         self.qp = assemble_qp(problem)
         self._runs: dict[str, SchurIpmRun | PiqpRun] = {}
+        self._setting_up = threading.Lock()
+        self._piqp_turn = threading.Lock()
 
-    def _run(self, name: str) -> "SchurIpmRun | PiqpRun":
-        if name not in self._runs:
-            self._runs[name] = SchurIpmRun(self.problem) if name == "schur-ipm" else PiqpRun(self.qp, self.options)
-        return self._runs[name]
+    def _answer(self, name: str, gamma: float) -> Answer:
+        with self._setting_up:
+            if name not in self._runs:
+                self._runs[name] = SchurIpmRun(self.problem) if name == "schur-ipm" else PiqpRun(self.qp, self.options)
+            run = self._runs[name]
+        if isinstance(run, PiqpRun):
+            with self._piqp_turn:
+                return run.answer(gamma)
+        return run.answer(gamma)
 
     def solve(self, gamma: float) -> Solution:
         """The certified solution of ``Phi_gamma``."""
@@ -163,7 +174,7 @@ class CertifiedSolver:
         order = ("schur-ipm", "piqp") if self.options.solver == "ipm" else ("piqp", "schur-ipm")
         for name in order:
             try:
-                answer = self._run(name).answer(gamma)
+                answer = self._answer(name, gamma)
             except SolverError as exc:
                 problems.append(f"{name}: {exc}")
                 continue

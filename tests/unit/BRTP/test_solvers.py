@@ -1,5 +1,6 @@
 """The structure-exploiting interior-point method: agrees with PIQP, certifies, falls back, never fails falsely."""
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -111,3 +112,48 @@ def test_a_gammas_answer_does_not_depend_on_what_was_solved_before() -> None:
         [alone], _ = solve_gammas(problem, [outcome.gamma])
         assert alone.kpis.flex_q == outcome.kpis.flex_q
         assert alone.solution.objective == outcome.solution.objective
+
+
+def test_gammas_solved_in_threads_give_the_numbers_of_one_thread() -> None:
+    dataset = synthetic_dataset(60, seed=11)
+    portfolio, request = dataset.job(REQUEST)
+    problem = PricingProblem(portfolio, request, 0.2)
+    gammas = [0.0, 0.3, 0.8, 1.5, 2.0]
+    alone, _ = solve_gammas(problem, gammas)
+    seen: list[float] = []
+    threaded, _ = solve_gammas(problem, gammas, BrtpOptions(threads=3), on_outcome=lambda o: seen.append(o.gamma))
+    assert seen == gammas  # outcomes are reported in the order asked, whichever thread finished first
+    for a, b in zip(alone, threaded, strict=True):
+        assert (a.gamma, a.solution.objective, a.kpis.flex_q) == (b.gamma, b.solution.objective, b.kpis.flex_q)
+        np.testing.assert_array_equal(a.solution.device_power_kw, b.solution.device_power_kw)
+
+
+def test_the_piqp_fallback_runs_one_gamma_at_a_time_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PIQP is one solver object updated per gamma: two threads must never be inside it at once."""
+    portfolio, request, margin = random_job(21)
+    problem = PricingProblem(portfolio, request, margin)
+    gammas = [0.2, 0.6, 1.0, 3.0]
+    alone, _ = solve_gammas(problem, gammas)
+
+    def broken(self: SlotSchurIpm, gamma: float) -> None:
+        raise SolverError("the interior-point method did not converge in 150 iterations")
+
+    inside, most = [0], [0]
+    answer = PiqpRun.answer
+
+    def watched(self: PiqpRun, gamma: float):  # type: ignore[no-untyped-def]
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.05)  # long enough for the other threads to arrive
+        try:
+            return answer(self, gamma)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(SlotSchurIpm, "solve", broken)
+    monkeypatch.setattr(PiqpRun, "answer", watched)
+    threaded, _ = solve_gammas(problem, gammas, BrtpOptions(threads=4))
+    assert most[0] == 1
+    for a, b in zip(alone, threaded, strict=True):
+        assert b.solution.solver == "piqp"
+        assert abs(a.solution.objective - b.solution.objective) <= 1e-7 * max(1.0, abs(a.solution.objective))
