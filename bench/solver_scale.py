@@ -2,19 +2,34 @@
 
 For generated portfolios (24 hourly slots, 1-4 shiftable devices of 1-3 h and
 0-2 EVs per prosumer, 4-step offers, an all-day 4-step request) and 11 gamma
-values from 0 to 2, prints per size: the certified solve time of the new path
-(``BrtpOptions()``: interior point, PIQP fallback), its iterations, the time of
-PIQP with its default settings on the same assembled matrices and how many of
-its gammas it solved, the ratio, the largest relative objective difference
-where both solved, and the peak memory of each size's process.
+values from 0 to 2, prints per size, each figure from its own fresh process
+(so peak memory is that method's):
 
-    python -m bench.solver_scale [--sizes 3000 10000 30000]
+- the certified solve of the new path (``BrtpOptions()``: interior point, PIQP
+  fallback) on one thread and with one thread per core, and its iterations;
+- PIQP with its default settings on the same assembled matrices (the
+  baseline), its iterations and how many gammas it solved;
+- the ratios (one thread each; and all cores against PIQP's one);
+- the largest relative difference of the objective, and of the aggregate
+  load ``L``, where both solved.
+
+``--parquet N`` then runs N prosumers from the tidy Parquet input (written by
+``BRTP.data.package.write_package``, read back with ``load_dataset``, as
+``brtp run`` does) through the new path with one thread per core, and prints
+the load time, solve time, iterations and peak memory.
+
+    python -m bench.solver_scale [--sizes 3000 10000 30000] [--parquet 100000]
 """
 
 import argparse
 import multiprocessing
+import os
 import platform
+import queue as queue_module
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,73 +37,159 @@ import piqp
 import scipy.sparse as sp
 
 from bench.memory import peak_memory_mb
-from BRTP import BrtpOptions, PricingProblem
+from BRTP import BrtpOptions, PricingProblem, solve_gammas
+from BRTP.data.load import load_dataset
+from BRTP.data.package import write_package
 from BRTP.data.synthetic import REQUEST, synthetic_dataset
-from BRTP.solve import CertifiedSolver
+from BRTP.matrices import assemble_qp
 
 GAMMAS = [0.2 * k for k in range(11)]
+CORES = os.cpu_count() or 1
+Figures = dict[str, Any]
 
 
-def measure(size: int, queue: "multiprocessing.Queue[dict[str, Any]]") -> None:
-    """One size in a fresh process (so peak memory is this size's)."""
+def problem_of(size: int) -> PricingProblem:
+    """The generated portfolio of ``size`` prosumers, priced against its all-day request."""
     portfolio, request = synthetic_dataset(size, seed=size).job(REQUEST)
-    problem = PricingProblem(portfolio, request, 0.2)
+    return PricingProblem(portfolio, request, 0.2)
+
+
+def new_path(size: int, threads: int) -> Figures:
+    """The certified interior-point path, ``threads`` gammas at a time (compiled code warmed up first)."""
+    problem = problem_of(size)
+    solve_gammas(problem_of(30), [1.0])  # Numba's compiled passes loaded (or compiled) outside the timing
     started = time.perf_counter()
-    solver = CertifiedSolver(problem, BrtpOptions())
-    ours = [solver.solve(g) for g in GAMMAS]
-    ours_seconds = time.perf_counter() - started
-    qp = solver.qp
+    outcomes, _ = solve_gammas(problem, GAMMAS, BrtpOptions(threads=threads))
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "iterations": sum(o.solution.iterations for o in outcomes),
+        "by": sorted({o.solution.solver for o in outcomes}),
+        "objective": [o.solution.objective for o in outcomes],
+        "load": [list(o.kpis.final_load_kw) for o in outcomes],
+        "peak_mb": peak_memory_mb(),
+    }
+
+
+def piqp_defaults(size: int) -> Figures:
+    """PIQP at its default settings on the assembled QP, set up once, linear costs updated per gamma."""
+    problem = problem_of(size)
+    qp = assemble_qp(problem)
     started = time.perf_counter()
-    theirs: list[float | None] = []
-    piqp_solver = piqp.SparseSolver()
+    solver = piqp.SparseSolver()
+    objective: list[float | None] = []
+    load: list[list[float] | None] = []
+    iterations = 0
     for k, gamma in enumerate(GAMMAS):
         costs = qp.linear_costs(gamma)
         if k == 0:
-            piqp_solver.setup(sp.diags(qp.p_diag, format="csc"), costs, qp.a_eq, qp.b_eq, qp.g_ineq, None,
-                              qp.h_ineq, qp.lower, qp.upper)  # fmt: skip
+            solver.setup(sp.diags(qp.p_diag, format="csc"), costs, qp.a_eq, qp.b_eq, qp.g_ineq, None, qp.h_ineq,
+                         qp.lower, qp.upper)  # fmt: skip
         else:
-            piqp_solver.update(c=costs)
-        status = piqp_solver.solve()
-        theirs.append(qp.objective(np.asarray(piqp_solver.result.x), gamma) if status == piqp.PIQP_SOLVED else None)
-    piqp_seconds = time.perf_counter() - started
-    deviation = max(
-        (abs(o.objective - t) / max(1.0, abs(t)) for o, t in zip(ours, theirs, strict=True) if t is not None),
-        default=float("nan"),
-    )
-    queue.put(
-        {
-            "size": size,
-            "ours": ours_seconds,
-            "iterations": sum(o.iterations for o in ours),
-            "by": sorted({o.solver for o in ours}),
-            "piqp": piqp_seconds,
-            "piqp_solved": sum(t is not None for t in theirs),
-            "deviation": deviation,
-            "peak_mb": peak_memory_mb(),
-        }
-    )
+            solver.update(c=costs)
+        status = solver.solve()
+        iterations += int(solver.result.info.iter)
+        x = np.asarray(solver.result.x)
+        solved = status == piqp.PIQP_SOLVED
+        objective.append(qp.objective(x, gamma) if solved else None)
+        load.append(qp.layout.unpack(x).L.tolist() if solved else None)
+    return {
+        "seconds": time.perf_counter() - started,
+        "iterations": iterations,
+        "objective": objective,
+        "load": load,
+        "peak_mb": peak_memory_mb(),
+    }
+
+
+def from_parquet(size: int, folder: str) -> Figures:
+    """``size`` prosumers read back from a tidy Parquet package, then solved with one thread per core."""
+    started = time.perf_counter()
+    dataset = load_dataset(Path(folder))
+    portfolio, request = dataset.job(REQUEST)
+    load_seconds = time.perf_counter() - started
+    solve_gammas(problem_of(30), [1.0])  # compiled passes loaded outside the timing
+    started = time.perf_counter()
+    outcomes, _ = solve_gammas(PricingProblem(portfolio, request, 0.2), GAMMAS, BrtpOptions(threads=CORES))
+    return {
+        "users": portfolio.n_users,
+        "load_seconds": load_seconds,
+        "seconds": time.perf_counter() - started,
+        "iterations": sum(o.solution.iterations for o in outcomes),
+        "by": sorted({o.solution.solver for o in outcomes}),
+        "peak_mb": peak_memory_mb(),
+    }
+
+
+def _child(target: Callable[..., Figures], args: tuple[Any, ...], queue: "multiprocessing.Queue[Figures]") -> None:
+    queue.put(target(*args))
+
+
+def in_fresh_process(target: Callable[..., Figures], *args: Any) -> Figures:
+    """``target(*args)`` in a new process (spawned, so its peak memory is its own)."""
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[Figures] = context.Queue()
+    process = context.Process(target=_child, args=(target, args, queue))
+    process.start()
+    while True:
+        try:
+            figures = queue.get(timeout=5)
+        except queue_module.Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"{target.__name__}{args} died with exit code {process.exitcode}") from None
+            continue
+        process.join()
+        return figures
+
+
+def deviations(ours: Figures, theirs: Figures) -> tuple[float, float]:
+    """Largest relative difference of the objective and of ``L`` over the gammas PIQP solved."""
+    objective = load = 0.0
+    for o, t, lo, lt in zip(ours["objective"], theirs["objective"], ours["load"], theirs["load"], strict=True):
+        if t is None:
+            continue
+        objective = max(objective, abs(o - t) / max(1.0, abs(t)))
+        load = max(load, float(np.max(np.abs(np.subtract(lo, lt))) / max(1.0, float(np.max(np.abs(lt))))))
+    return objective, load
 
 
 def main() -> None:
-    """Run the sizes and print one row each."""
+    """Run the sizes and print one row each; then the Parquet run if asked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[3000, 10000, 30000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[3000, 10000, 30000])
+    parser.add_argument("--parquet", type=int, help="also run this many prosumers from a tidy Parquet package")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, Python {platform.python_version()}, "
-          f"PIQP {piqp.__version__}; T = 24, {len(GAMMAS)} gammas")  # fmt: skip
-    columns = ("prosumers", 9), ("new s", 7), ("iters", 6), ("PIQP s", 7), ("PIQP ok", 8), ("ratio", 6), ("max dev", 9)
-    print(" ".join(f"{name:>{width}}" for name, width in columns), f"{'peak MB':>8}")
-    context = multiprocessing.get_context("spawn")
+    print(f"machine: {platform.machine()}, {CORES} cores, Python {platform.python_version()}, "
+          f"PIQP {piqp.__version__}; T = 24, {len(GAMMAS)} gammas; times in s, memory in MB")  # fmt: skip
+    header = (
+        f"{'prosumers':>9} {'new 1t':>7} {'new ' + str(CORES) + 't':>7} {'iters':>6} {'PIQP':>7} {'iters':>6} "
+        f"{'PIQP ok':>7} {'ratio 1t':>8} {'ratio':>6} {'dev obj':>8} {'dev L':>8} {'MB new':>7} {'MB PIQP':>7}"
+    )
+    print(header)
     for size in args.sizes:
-        queue: multiprocessing.Queue[dict[str, Any]] = context.Queue()
-        process = context.Process(target=measure, args=(size, queue))
-        process.start()
-        row = queue.get()
-        process.join()
+        single = in_fresh_process(new_path, size, 1)
+        threaded = in_fresh_process(new_path, size, CORES)
+        baseline = in_fresh_process(piqp_defaults, size)
+        dev_objective, dev_load = deviations(single, baseline)
+        solved = sum(t is not None for t in baseline["objective"])
         print(
-            f"{row['size']:>9} {row['ours']:>7.2f} {row['iterations']:>6} {row['piqp']:>7.2f} "
-            f"{row['piqp_solved']:>5}/{len(GAMMAS)} {row['piqp'] / row['ours']:>6.2f} {row['deviation']:>9.1e} "
-            f"{row['peak_mb']:>8.0f}  solved by {', '.join(row['by'])}",
+            f"{size:>9} {single['seconds']:>7.2f} {threaded['seconds']:>7.2f} {single['iterations']:>6} "
+            f"{baseline['seconds']:>7.2f} {baseline['iterations']:>6} {solved:>4}/{len(GAMMAS)} "
+            f"{baseline['seconds'] / single['seconds']:>8.2f} {baseline['seconds'] / threaded['seconds']:>6.2f} "
+            f"{dev_objective:>8.1e} {dev_load:>8.1e} {single['peak_mb']:>7.0f} {baseline['peak_mb']:>7.0f}"
+            f"  solved by {', '.join(single['by'])}",
+            flush=True,
+        )
+    if args.parquet:
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            write_package(synthetic_dataset(args.parquet, seed=args.parquet), Path(folder), "parquet")
+            written = time.perf_counter() - started
+            row = in_fresh_process(from_parquet, args.parquet, folder)
+        print(
+            f"\n{row['users']} prosumers from tidy Parquet ({written:.1f} s to generate and write): "
+            f"load {row['load_seconds']:.1f} s, solve {len(GAMMAS)} gammas on {CORES} threads {row['seconds']:.1f} s "
+            f"({row['iterations']} iterations, solved by {', '.join(row['by'])}), peak memory {row['peak_mb']:.0f} MB",
             flush=True,
         )
 
