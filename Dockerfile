@@ -6,6 +6,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    NUMBA_CACHE_DIR=/app/.numba-cache \
     PORT=8080
 
 WORKDIR /app
@@ -18,7 +19,11 @@ COPY swagger_server swagger_server
 COPY workers workers
 COPY config config
 
-RUN useradd --create-home --uid 10001 pricing
+# The solver's compiled passes (BRTP/ipm_kernels.py), compiled once here instead of in every container.
+RUN python -c "from BRTP import PricingProblem, solve_gammas; from BRTP.data.synthetic import REQUEST, synthetic_dataset; \
+portfolio, request = synthetic_dataset(3).job(REQUEST); solve_gammas(PricingProblem(portfolio, request, 0.2), [1.0])"
+
+RUN useradd --create-home --uid 10001 pricing && chown -R pricing /app/.numba-cache
 USER pricing
 
 EXPOSE 8080

@@ -68,7 +68,7 @@ class PrimalDual:
 class SlotSchurIpm:
     """The interior-point method for one problem; :meth:`solve` per gamma."""
 
-    def __init__(self, problem: PricingProblem, tolerance: float = 1e-12, max_iter: int = 150) -> None:
+    def __init__(self, problem: PricingProblem, tolerance: float = 1e-12, max_iter: int = 500) -> None:
         self.qp = qp = assemble_qp(problem)
         self.tolerance = tolerance
         self.max_iter = max_iter
