@@ -68,8 +68,11 @@ class PrimalDual:
 class SlotSchurIpm:
     """The interior-point method for one problem; :meth:`solve` per gamma."""
 
-    def __init__(self, problem: PricingProblem, tolerance: float = 1e-12, max_iter: int = 500) -> None:
-        self.qp = qp = assemble_qp(problem)
+    def __init__(
+        self, problem: PricingProblem, qp: QpMatrices | None = None, tolerance: float = 1e-12, max_iter: int = 500
+    ) -> None:
+        """Set up for ``problem``; ``qp`` is its assembled QP if the caller has it already (else assembled here)."""
+        self.qp = qp = qp if qp is not None else assemble_qp(problem)
         self.tolerance = tolerance
         self.max_iter = max_iter
         portfolio = problem.portfolio

@@ -115,9 +115,9 @@ class SchurIpmRun:
 
     name = "schur-ipm"
 
-    def __init__(self, problem: PricingProblem) -> None:
-        self.method = SlotSchurIpm(problem)
-        self.qp = self.method.qp
+    def __init__(self, problem: PricingProblem, qp: QpMatrices) -> None:
+        self.method = SlotSchurIpm(problem, qp)
+        self.qp = qp
 
     def answer(self, gamma: float) -> Answer:
         """Solve from the method's cold start (the same point whatever was solved before)."""
@@ -160,7 +160,8 @@ class CertifiedSolver:
     def _answer(self, name: str, gamma: float) -> Answer:
         with self._setting_up:
             if name not in self._runs:
-                self._runs[name] = SchurIpmRun(self.problem) if name == "schur-ipm" else PiqpRun(self.qp, self.options)
+                fresh = SchurIpmRun(self.problem, self.qp) if name == "schur-ipm" else PiqpRun(self.qp, self.options)
+                self._runs[name] = fresh
             run = self._runs[name]
         if isinstance(run, PiqpRun):
             with self._piqp_turn:
