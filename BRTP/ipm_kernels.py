@@ -28,24 +28,11 @@ _compiled = numba.njit(cache=True, nogil=True)
 
 @_compiled
 def residuals(
-    x: FloatArray,
-    lam: FloatArray,
-    zl: FloatArray,
-    zu: FloatArray,
-    sl: FloatArray,
-    su: FloatArray,
-    q: FloatArray,
-    quad: FloatArray,
-    b: FloatArray,
-    erow: IntArray,
-    brow: IntArray,
-    bcoef: FloatArray,
-    lrow: IntArray,
-    lcoef: FloatArray,
-    dt: float,
-    n_dev: int,
+    x: FloatArray, lam: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray, q: FloatArray,
+    quad: FloatArray, b: FloatArray,
+    erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
     n_time: int,
-) -> tuple[FloatArray, FloatArray, float, float, float]:
+) -> tuple[FloatArray, FloatArray, float, float, float]:  # fmt: skip
     """The primal and dual residuals ``r_p = b - Ax`` and ``r_d = Qx + q - A'lambda - z_l + z_u``.
 
     Also ``max(|Qx|, |q|, |A'lambda|)``, the complementarity ``sum s_l z_l + s_u z_u``
@@ -78,23 +65,10 @@ def residuals(
 
 @_compiled
 def slot_system(
-    quad: FloatArray,
-    zl: FloatArray,
-    zu: FloatArray,
-    sl: FloatArray,
-    su: FloatArray,
-    regularization: float,
-    erow: IntArray,
-    brow: IntArray,
-    bcoef: FloatArray,
-    lrow: IntArray,
-    lcoef: FloatArray,
-    dt: float,
-    device_start: IntArray,
-    n_dev: int,
-    n_time: int,
-    n_link: int,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+    quad: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray, regularization: float,
+    erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float,
+    device_start: IntArray, n_dev: int, n_time: int, n_link: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
     """``H^-1 = d``, the energy block ``M_ee`` and the slot system ``S`` (size ``T + R``).
 
     ``d_j = 1 / (Q_j + z_l/s_l + z_u/s_u + regularization)``; ``M = A diag(d) A'``
@@ -132,26 +106,11 @@ def slot_system(
 
 @_compiled
 def direction_rhs(
-    r_d: FloatArray,
-    r_p: FloatArray,
-    d: FloatArray,
-    zl: FloatArray,
-    zu: FloatArray,
-    sl: FloatArray,
-    su: FloatArray,
-    target: float,
-    dx_aff: FloatArray,
-    dzl_aff: FloatArray,
-    dzu_aff: FloatArray,
-    erow: IntArray,
-    brow: IntArray,
-    bcoef: FloatArray,
-    lrow: IntArray,
-    lcoef: FloatArray,
-    dt: float,
-    n_dev: int,
+    r_d: FloatArray, r_p: FloatArray, d: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray,
+    target: float, dx_aff: FloatArray, dzl_aff: FloatArray, dzu_aff: FloatArray,
+    erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
     n_time: int,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     """The Newton step's column term ``g = -r_d + rc_l/s_l - rc_u/s_u`` and the rows' ``r_p - A diag(d) g``.
 
     Complementarity targets (Mehrotra's corrector): ``rc_l = target - s_l z_l - dx_aff dz_l_aff`` and
@@ -208,26 +167,11 @@ def energy_duals(
 
 @_compiled
 def direction_back(
-    g: FloatArray,
-    d_lam: FloatArray,
-    d: FloatArray,
-    zl: FloatArray,
-    zu: FloatArray,
-    sl: FloatArray,
-    su: FloatArray,
-    target: float,
-    dx_aff: FloatArray,
-    dzl_aff: FloatArray,
-    dzu_aff: FloatArray,
-    erow: IntArray,
-    brow: IntArray,
-    bcoef: FloatArray,
-    lrow: IntArray,
-    lcoef: FloatArray,
-    dt: float,
-    n_dev: int,
+    g: FloatArray, d_lam: FloatArray, d: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray,
+    target: float, dx_aff: FloatArray, dzl_aff: FloatArray, dzu_aff: FloatArray,
+    erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
     n_time: int,
-) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+) -> tuple[FloatArray, FloatArray, FloatArray, float]:  # fmt: skip
     """``dx = d (g + A' dlambda)``, the bound duals' steps and the largest step keeping all positive.
 
     ``dz_l = (rc_l - z_l dx) / s_l``, ``dz_u = (rc_u + z_u dx) / s_u`` (the targets of
