@@ -17,8 +17,8 @@ a Cholesky factorisation of size ``T + R`` (at most ``2T``) -- linear in
 prosumers, whatever their number (``docs/model.md`` §5). Mehrotra's
 predictor-corrector drives the iterations (Gondzio's centrality correctors
 were tried: 23 % fewer iterations at 10 000 prosumers, but 20 % more time, each
-costing one more solve). Every equation is solved exactly, so the method does not lose feasibility at large
-sizes the way an iterative or regularised solve can.
+costing one more solve). Every equation is solved exactly, so the method does
+not lose feasibility at large sizes the way an iterative or regularised solve can.
 
 The problem is solved in scaled units (kW per prosumer, euros per prosumer
 and slot), which keeps costs, bounds and duals near 1 whatever the portfolio
@@ -119,7 +119,7 @@ class SlotSchurIpm:
         self.upper = cat([b.upper for b in blocks]) / self.kw
         self.has_l = np.isfinite(self.lower)
         self.has_u = np.isfinite(self.upper)
-        self.rows = _column_rows(blocks, link_slots, n_time)
+        self.rows = _column_rows(blocks, layout.link_row_of_slot)
         # Device k's columns: device_start[k]:device_start[k+1] (the device block follows the curtailment block).
         per_device = np.bincount(_device_index(y_free), minlength=n_devices)
         self.device_start = (blocks[0].size + np.concatenate([[0], np.cumsum(per_device)])).astype(np.int64)
@@ -325,10 +325,11 @@ class ColumnRows:
     lcoef: FloatArray
 
 
-def _column_rows(blocks: list[VariableBlock], link_slots: IntArray, n_time: int) -> ColumnRows:
-    """The rows of every column of ``blocks`` (in order); the device block's columns must be grouped by device."""
-    row_of_link = np.full(n_time, -1, dtype=np.int64)
-    row_of_link[link_slots] = np.arange(len(link_slots))
+def _column_rows(blocks: list[VariableBlock], row_of_link: IntArray) -> ColumnRows:
+    """The rows of every column of ``blocks`` (in order); the device block's columns must be grouped by device.
+
+    ``row_of_link``: per slot, its link row or -1 (:attr:`BRTP.matrices.QpLayout.link_row_of_slot`).
+    """
     parts: dict[str, list[NDArray[np.generic]]] = {key: [] for key in ("erow", "brow", "bcoef", "lrow", "lcoef")}
     for block in blocks:
         none = np.full(block.size, -1, dtype=np.int64)

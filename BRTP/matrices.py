@@ -207,6 +207,13 @@ class QpLayout:
     link_slots: IntArray
     n_time: int
 
+    @property
+    def link_row_of_slot(self) -> IntArray:
+        """Per slot, the index of its link row, or -1 for a slot without a request."""
+        rows = np.full(self.n_time, -1, dtype=np.int64)
+        rows[self.link_slots] = np.arange(len(self.link_slots))
+        return rows
+
     def columns(self, name: str) -> slice:
         """The column range of block ``name``."""
         start = 0
@@ -265,8 +272,7 @@ def assemble_qp(problem: PricingProblem) -> QpMatrices:
     def stacked(field: str) -> FloatArray:
         return np.concatenate([getattr(b, field) for b in blocks])
 
-    row_of_link = np.full(n_time, -1)
-    row_of_link[link_slots] = np.arange(len(link_slots))
+    row_of_link = layout.link_row_of_slot
     eq_rows, eq_cols, eq_vals, in_rows, in_cols, in_vals = ([] for _ in range(6))
     for block in blocks:
         columns = np.arange(n_cols)[layout.columns(block.name)]
