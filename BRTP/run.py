@@ -50,7 +50,7 @@ def solve_gammas(
     :func:`run_brtp` is the whole job in one process. ``on_outcome`` receives
     each gamma's outcome, in the order of ``gammas``, as soon as it and those
     before it are known. With ``options.threads > 1`` that many gammas are
-    solved at once (not with the HiGHS reference, whose model is shared).
+    solved at once (each solver serialises what it cannot share).
     """
     options = options or BrtpOptions()
     started = time.perf_counter()
@@ -62,7 +62,7 @@ def solve_gammas(
         kpis_started = time.perf_counter()
         return compute_outcome(problem, solution, options.breakpoint_snap_kw), time.perf_counter() - kpis_started
 
-    threads = 1 if options.solver == "highs" else max(1, min(options.threads, len(gammas)))
+    threads = max(1, min(options.threads, len(gammas)))
     outcomes: list[GammaOutcome] = []
     kpi_seconds = 0.0
     with ThreadPoolExecutor(max_workers=threads) as pool:

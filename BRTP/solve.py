@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 class GammaSolver(Protocol):
-    """Solves the problem it was built for at one gamma."""
+    """Solves the problem it was built for at one gamma; safe to call from several threads."""
 
     def solve(self, gamma: float) -> Solution:
         """``argmin Phi_gamma`` (spec §5) as a :class:`Solution`."""
@@ -212,7 +212,10 @@ class CertifiedSolver:
 
 
 class HighsReference:
-    """The Pyomo reference model solved by HiGHS: built once, ``gamma`` is a mutable parameter."""
+    """The Pyomo reference model solved by HiGHS: built once, ``gamma`` is a mutable parameter.
+
+    Safe to call from several threads: the one model solves one gamma at a time.
+    """
 
     def __init__(self, problem: PricingProblem) -> None:
         try:  # the reference solver is an extra: pip install 'flexgrid-pricing[reference]'
@@ -226,21 +229,23 @@ class HighsReference:
         self.pyo = pyomo.environ
         self.problem = problem
         self.model = build_model(problem)
+        self._turn = threading.Lock()
 
     def solve(self, gamma: float) -> Solution:
         """Solve ``Phi_gamma`` with HiGHS; no duals are read (``link_dual`` is None)."""
         from BRTP.model import extract_solution
 
         pyo, m = self.pyo, self.model
-        m.gamma.set_value(gamma)
-        started = time.perf_counter()
-        results = pyo.SolverFactory("highs").solve(m, load_solutions=False)
-        seconds = time.perf_counter() - started
-        condition = results.solver.termination_condition
-        if condition != pyo.TerminationCondition.optimal:
-            raise SolverError(f"HiGHS ended with {condition} for gamma={gamma}")
-        m.solutions.load_from(results)
-        return extract_solution(m, self.problem, status=str(condition), solver="highs", seconds=seconds)
+        with self._turn:
+            m.gamma.set_value(gamma)
+            started = time.perf_counter()
+            results = pyo.SolverFactory("highs").solve(m, load_solutions=False)
+            seconds = time.perf_counter() - started
+            condition = results.solver.termination_condition
+            if condition != pyo.TerminationCondition.optimal:
+                raise SolverError(f"HiGHS ended with {condition} for gamma={gamma}")
+            m.solutions.load_from(results)
+            return extract_solution(m, self.problem, status=str(condition), solver="highs", seconds=seconds)
 
 
 def make_solver(problem: PricingProblem, options: BrtpOptions) -> GammaSolver:

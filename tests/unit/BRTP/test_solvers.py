@@ -156,6 +156,17 @@ def test_gammas_solved_in_threads_give_the_numbers_of_one_thread() -> None:
         np.testing.assert_array_equal(a.solution.device_power_kw, b.solution.device_power_kw)
 
 
+def test_the_highs_reference_gives_its_one_thread_numbers_under_threads() -> None:
+    portfolio, request, margin = random_job(22)
+    problem = PricingProblem(portfolio, request, margin)
+    gammas = [0.2, 0.6, 1.0, 3.0]
+    alone, _ = solve_gammas(problem, gammas, BrtpOptions(solver="highs"))
+    threaded, _ = solve_gammas(problem, gammas, BrtpOptions(solver="highs", threads=4))
+    for a, b in zip(alone, threaded, strict=True):
+        assert b.solution.solver == "highs" and a.gamma == b.gamma
+        assert abs(a.solution.objective - b.solution.objective) <= 1e-9 * max(1.0, abs(a.solution.objective))
+
+
 def test_the_piqp_fallback_runs_one_gamma_at_a_time_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """PIQP is one solver object updated per gamma: two threads must never be inside it at once."""
     portfolio, request, margin = random_job(21)
