@@ -81,7 +81,9 @@ def slot_system(
     m_ee = np.zeros(n_dev)
     s = np.zeros((n_time + n_link, n_time + n_link))
     for j in range(n_cols):
-        dj = 1.0 / (quad[j] + zl[j] / sl[j] + zu[j] / su[j] + regularization)
+        # 1 / (Q + z_l/s_l + z_u/s_u + reg) with one division: every term is >= 0, so nothing cancels.
+        both = sl[j] * su[j]
+        dj = both / ((quad[j] + regularization) * both + zl[j] * su[j] + zu[j] * sl[j])
         d[j] = dj
         e, t, r = erow[j], brow[j], lrow[j]
         if e >= 0:
@@ -93,14 +95,22 @@ def slot_system(
             if t >= 0:
                 s[t, n_time + r] += bcoef[j] * lcoef[j] * dj
                 s[n_time + r, t] += bcoef[j] * lcoef[j] * dj
+    # A device's outer product is symmetric: each pair a <= c is summed once, into the upper triangle, and mirrored.
+    upper = np.zeros((n_time, n_time))
     for dev in range(n_dev):
         if m_ee[dev] <= 0.0:
             continue
         first, stop = device_start[dev], device_start[dev + 1]
         for a in range(first, stop):
             va = dt * bcoef[a] * d[a] / m_ee[dev]
-            for c in range(first, stop):
-                s[brow[a], brow[c]] -= va * dt * bcoef[c] * d[c]
+            row = brow[a]
+            for c in range(a, stop):
+                upper[min(row, brow[c]), max(row, brow[c])] += va * dt * bcoef[c] * d[c]
+    for t in range(n_time):
+        s[t, t] -= upper[t, t]
+        for u in range(t + 1, n_time):
+            s[t, u] -= upper[t, u]
+            s[u, t] -= upper[t, u]
     return d, m_ee, s
 
 
@@ -115,17 +125,24 @@ def direction_rhs(
 
     Complementarity targets (Mehrotra's corrector): ``rc_l = target - s_l z_l - dx_aff dz_l_aff`` and
     ``rc_u = target - s_u z_u + dx_aff dz_u_aff``, only where the bound exists; the predictor is
-    ``target = 0`` with zero affine steps.
+    ``target = 0`` with empty affine steps (no second-order term).
     """
     g = np.empty(len(d))
     rhs = r_p.copy()
     link0 = n_dev + n_time
+    corrector = len(dx_aff) > 0
     for j in range(len(d)):
         gj = -r_d[j]
         if zl[j] > 0.0:
-            gj += (target - sl[j] * zl[j] - dx_aff[j] * dzl_aff[j]) / sl[j]
+            low = target - sl[j] * zl[j]
+            if corrector:
+                low -= dx_aff[j] * dzl_aff[j]
+            gj += low / sl[j]
         if zu[j] > 0.0:
-            gj -= (target - su[j] * zu[j] + dx_aff[j] * dzu_aff[j]) / su[j]
+            high = target - su[j] * zu[j]
+            if corrector:
+                high += dx_aff[j] * dzu_aff[j]
+            gj -= high / su[j]
         g[j] = gj
         w = d[j] * gj
         if erow[j] >= 0:
@@ -180,10 +197,11 @@ def direction_back(
     """
     n_cols = len(d)
     dx = np.empty(n_cols)
-    dzl = np.zeros(n_cols)
-    dzu = np.zeros(n_cols)
-    largest = np.inf
+    dzl = np.empty(n_cols)
+    dzu = np.empty(n_cols)
+    rate = 0.0
     link0 = n_dev + n_time
+    corrector = len(dx_aff) > 0
     for j in range(n_cols):
         row_term = 0.0
         if erow[j] >= 0:
@@ -194,21 +212,63 @@ def direction_back(
             row_term += lcoef[j] * d_lam[link0 + lrow[j]]
         step = d[j] * (g[j] + row_term)
         dx[j] = step
-        if zl[j] > 0.0:
-            change = (target - sl[j] * zl[j] - dx_aff[j] * dzl_aff[j] - zl[j] * step) / sl[j]
+        # The step bound as its inverse, the largest rate -ds/s at which a slack or dual falls: max() has no
+        # branch to mispredict, and the signs of the steps are as good as random.
+        zlj, zuj = zl[j], zu[j]
+        if zlj > 0.0:
+            inverse = 1.0 / sl[j]
+            change = target - sl[j] * zlj - zlj * step
+            if corrector:
+                change -= dx_aff[j] * dzl_aff[j]
+            change *= inverse
             dzl[j] = change
-            if step < 0.0:
-                largest = min(largest, -sl[j] / step)
-            if change < 0.0:
-                largest = min(largest, -zl[j] / change)
-        if zu[j] > 0.0:
-            change = (target - su[j] * zu[j] + dx_aff[j] * dzu_aff[j] + zu[j] * step) / su[j]
+            rate = max(rate, -step * inverse, -change / zlj)
+        else:
+            dzl[j] = 0.0
+        if zuj > 0.0:
+            inverse = 1.0 / su[j]
+            change = target - su[j] * zuj + zuj * step
+            if corrector:
+                change += dx_aff[j] * dzu_aff[j]
+            change *= inverse
             dzu[j] = change
-            if step > 0.0:
-                largest = min(largest, su[j] / step)
-            if change < 0.0:
-                largest = min(largest, -zu[j] / change)
+            rate = max(rate, step * inverse, -change / zuj)
+        else:
+            dzu[j] = 0.0
+    largest = 1.0 / rate if rate > 0.0 else np.inf
     return dx, dzl, dzu, largest
+
+
+@_compiled
+def settling(
+    zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray, position: IntArray, lower: FloatArray,
+    upper: FloatArray, settles: NDArray[np.bool_], ratio: float, erow: IntArray, dt: float, n_dev: int,
+) -> tuple[NDArray[np.bool_], FloatArray, IntArray, FloatArray]:  # fmt: skip
+    """Which columns settle on a bound, and at what value; per device, its staying columns and settled energy.
+
+    Column ``j`` (the method's column ``position[j]``) settles at its lower bound when
+    ``s_l < ratio z_l`` and not ``s_u < ratio z_u``, at its upper bound in the mirror case,
+    and only where ``settles`` allows it.
+    """
+    n_cols = len(zl)
+    going = np.zeros(n_cols, dtype=np.bool_)
+    value = np.empty(n_cols)
+    staying = np.zeros(n_dev, dtype=np.int64)
+    settled_energy = np.zeros(n_dev)
+    for j in range(n_cols):
+        p = position[j]
+        low = zl[j] > 0.0 and sl[j] < ratio * zl[j]
+        high = zu[j] > 0.0 and su[j] < ratio * zu[j]
+        go = settles[p] and low != high
+        going[j] = go
+        value[j] = lower[p] if low else upper[p]
+        e = erow[j]
+        if e >= 0:
+            if go:
+                settled_energy[e] += dt * value[j]
+            else:
+                staying[e] += 1
+    return going, value, staying, settled_energy
 
 
 @_compiled

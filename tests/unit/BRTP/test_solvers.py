@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from BRTP import BrtpOptions, PricingProblem, SolverError, run_brtp, solve_gammas
+from BRTP import BrtpOptions, PricingProblem, SolverError, interior_point, run_brtp, solve_gammas
 from BRTP.certificate import certify
 from BRTP.data.synthetic import REQUEST, synthetic_dataset
 from BRTP.interior_point import SlotSchurIpm
@@ -124,6 +124,51 @@ def test_falls_back_to_piqp_and_names_both_when_both_fail(monkeypatch: pytest.Mo
     assert CertifiedSolver(problem, BrtpOptions()).solve(0.5).solver == "piqp"
     with pytest.raises(SolverError, match=r"schur-ipm: the interior-point.*; piqp: PIQP ended with PIQP_MAX_ITER"):
         CertifiedSolver(problem, BrtpOptions(max_iter=1)).solve(0.5)
+
+
+@pytest.mark.parametrize("size", [400, 1500])
+def test_settled_columns_leave_the_system_and_the_optimum_is_the_one_of_every_column(size: int) -> None:
+    """Most columns settle on a bound and leave the Newton systems mid-run; the point reached is certified
+    against the whole QP and is its optimum: the objective and the unique aggregate L of a solve that keeps
+    every column (a face's other columns may differ: where in the face a path ends is not fixed)."""
+    portfolio, request = synthetic_dataset(size, seed=size).job(REQUEST)
+    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2))
+    qp = method.matrices
+    n_eq = qp.a_eq.shape[0]
+    for gamma in (0.0, 1.0, 2.0):
+        settled, every = method.solve(gamma), method.solve(gamma, settle=False)
+        assert every.settled == 0 and settled.settled >= 0.5 * len(qp.p_diag), (gamma, settled.settled)
+        assert certify(qp, gamma, settled.x, settled.row_duals[:n_eq], settled.row_duals[n_eq:]).ok
+        objective = qp.objective(every.x, gamma)
+        assert abs(qp.objective(settled.x, gamma) - objective) <= 1e-9 * max(1.0, abs(objective))
+        load, load_every = qp.layout.unpack(settled.x).L, qp.layout.unpack(every.x).L
+        np.testing.assert_allclose(load, load_every, rtol=1e-6, atol=1e-6 * np.abs(load_every).max())
+
+
+@pytest.mark.parametrize(
+    ("size", "seed", "settled_gap", "why"),
+    [(200, 1, 1.0, "reduced cost has the wrong sign"), (300, 5, np.inf, "broke down")],
+)
+def test_a_column_settled_on_the_wrong_bound_is_caught_and_the_gamma_solved_with_every_column(
+    size: int, seed: int, settled_gap: float, why: str, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Settling far too early (slack below its dual, from a relative gap of 1, or from the first iterations) puts
+    columns on bounds they would leave: the end check finds a reduced cost of the wrong sign, or the settled
+    system has no interior left and the iterations break down. Either way the gamma is solved again with every
+    column, and the answer is that solve's."""
+    portfolio, request = synthetic_dataset(size, seed=seed).job(REQUEST)
+    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2))
+    every = method.solve(1.0, settle=False)
+    monkeypatch.setattr(interior_point, "SETTLED_GAP", settled_gap)
+    monkeypatch.setattr(interior_point, "SETTLED_RATIO", 1.0)
+    with caplog.at_level("WARNING", logger="BRTP.interior_point"):
+        again = method.solve(1.0)
+    [record] = [r for r in caplog.records if r.msg == "ipm.settled_wrongly"]
+    assert why in record.why and record.reduced_cost > interior_point.SETTLED_DUAL_TOLERANCE  # type: ignore[attr-defined]
+    assert again.settled == 0
+    np.testing.assert_array_equal(again.x, every.x)
+    np.testing.assert_array_equal(again.row_duals, every.row_duals)
 
 
 def test_a_gammas_answer_does_not_depend_on_what_was_solved_before() -> None:
