@@ -25,8 +25,8 @@ gap is below :data:`SETTLED_GAP`, a curtailment or device column whose slack is
 below a tenth of its bound's dual (and whose other slack is not) is fixed on
 that bound and leaves the systems, its part of each row moved to the right-hand
 side (a device leaves whole only if its fixed powers meet its energy exactly).
-At 10 000 prosumers half the columns go by the twelfth iteration, nine in ten
-by the end, so later iterations pass over a fraction of the data. The
+At 10 000 prosumers nearly half the columns go by the twelfth iteration, six in
+seven by the end, so later iterations pass over a fraction of the data. The
 certificate is still that of every column: at the end each settled column's
 reduced cost must have its bound's sign (a device that left whole gets the
 energy dual in the middle of the interval that allows it); if one does not, or
