@@ -44,7 +44,6 @@ job's numbers do not depend on how it was split across workers (measured cost:
 
 import logging
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import scipy.linalg as la
@@ -58,13 +57,10 @@ from BRTP.problem import PricingProblem
 logger = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-_Value = TypeVar("_Value", bound=np.generic)
 #: Fraction of the way to the boundary a step may go.
 STEP_TO_BOUNDARY = 0.995
 #: The predictor's "previous step" (none: the kernels skip the second-order term).
 NO_STEP = np.zeros(0)
-#: What a column that enters no row of a kind reads of that kind's duals.
-NONE = np.float64(0.0)
 #: Primal regularisation added to the Newton system's diagonal (scaled units).
 REGULARIZATION = 1e-9
 #: A device whose energy is within this relative distance of its window's room at full power is fixed.
@@ -453,7 +449,8 @@ class _Columns:
             np.abs(self.b[:n_dev] - settled_energy) > ENERGY_TOLERANCE * (1.0 + np.abs(method.b[:n_dev]))
         )
         if unmet.any():
-            going &= ~_of_row(unmet, self.rows.erow, np.False_)
+            on_device = self.rows.erow >= 0
+            going[on_device] &= ~unmet[self.rows.erow[on_device]]
         gone = np.flatnonzero(going)
         if len(gone) < SETTLED_SHARE * len(going):
             return None
@@ -502,40 +499,15 @@ class _Columns:
         if len(self.settled) == 0:
             return method._unscaled(full, lam, iterations, 0)
         lam = lam.copy()
-        rows, n_dev, n_time, dt = method.rows, method.n_devices, method.n_time, method.dt
-        j = self.settled
-        erow, brow, lrow = rows.erow[j], rows.brow[j], rows.lrow[j]
-        link_dual = _of_row(lam[n_dev + n_time :], lrow, NONE)
-        balance_dual = _of_row(lam[n_dev : n_dev + n_time], brow, NONE)
-        before_energy = method.quad[j] * self.settled_value + self.q_all[j] - rows.bcoef[j] * balance_dual
-        before_energy -= rows.lcoef[j] * link_dual
+        rows, n_dev = method.rows, method.n_devices
         emptied = np.bincount(self.rows.erow[self.rows.erow >= 0], minlength=n_dev) == 0
-        on_device = _of_row(emptied, erow, np.False_)
-        if on_device.any():
-            price = before_energy[on_device] / dt  # the energy dual at which the column's reduced cost is 0
-            low = self.settled_low[on_device]
-            ceiling = np.full(n_dev, np.inf)
-            floor = np.full(n_dev, -np.inf)
-            np.minimum.at(ceiling, erow[on_device][low], price[low])
-            np.maximum.at(floor, erow[on_device][~low], price[~low])
-            middle = np.where(np.isfinite(ceiling), ceiling, floor)
-            both = np.isfinite(ceiling) & np.isfinite(floor)
-            middle[both] = 0.5 * (ceiling[both] + floor[both])
-            fix = emptied & np.isfinite(middle)
-            lam[:n_dev][fix] = middle[fix]
-        reduced = before_energy - dt * _of_row(lam[:n_dev], erow, NONE)
-        wrong = np.where(self.settled_low, -reduced, reduced).max(initial=0.0)
+        wrong = kernels.settled_wrong_sign(
+            self.settled, self.settled_value, self.settled_low, emptied, lam, self.q_all, method.quad, rows.erow,
+            rows.brow, rows.bcoef, rows.lrow, rows.lcoef, method.dt, n_dev, method.n_time,
+        )  # fmt: skip
         if wrong > SETTLED_DUAL_TOLERANCE * (1.0 + largest):
             return SettledWrongly(wrong, "a settled column's reduced cost has the wrong sign")
         return method._unscaled(full, lam, iterations, len(self.settled))
-
-
-def _of_row(per_row: NDArray[_Value], row: IntArray, absent: _Value) -> NDArray[_Value]:
-    """``per_row[row]`` for each column, ``absent`` where the column enters no such row (``row = -1``)."""
-    out = np.full(len(row), absent, dtype=per_row.dtype)
-    enters = row >= 0
-    out[enters] = per_row[row[enters]]
-    return out
 
 
 def _column_rows(blocks: list[VariableBlock], row_of_link: IntArray) -> ColumnRows:

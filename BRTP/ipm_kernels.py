@@ -272,6 +272,67 @@ def settling(
 
 
 @_compiled
+def settled_wrong_sign(
+    settled: IntArray, value: FloatArray, low: NDArray[np.bool_], emptied: NDArray[np.bool_], lam: FloatArray,
+    q: FloatArray, quad: FloatArray,
+    erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
+    n_time: int,
+) -> float:  # fmt: skip
+    """The worst reduced cost of the wrong sign over the settled columns (at ``value``; a lower bound where ``low``).
+
+    The reduced cost is ``g = Qv + q - A'lambda``, which must be ``>= 0`` at a lower
+    bound and ``<= 0`` at an upper one. First, each ``emptied`` device (all its
+    columns settled) gets, in ``lam``, the energy dual in the middle of the interval
+    that its columns' signs allow: ``lambda_e <= (Qv + q - rest)/dt`` at a lower
+    bound, ``>=`` at an upper one.
+    """
+    link0 = n_dev + n_time
+    ceiling = np.full(n_dev, np.inf)
+    floor = np.full(n_dev, -np.inf)
+    for k in range(len(settled)):
+        j = settled[k]
+        e = erow[j]
+        if e < 0 or not emptied[e]:
+            continue
+        price = _reduced_cost_without_energy(j, value[k], lam, q, quad, brow, bcoef, lrow, lcoef, n_dev, link0) / dt
+        if low[k]:
+            ceiling[e] = min(ceiling[e], price)
+        else:
+            floor[e] = max(floor[e], price)
+    for e in range(n_dev):
+        if not emptied[e]:
+            continue
+        if np.isfinite(ceiling[e]) and np.isfinite(floor[e]):
+            lam[e] = 0.5 * (ceiling[e] + floor[e])
+        elif np.isfinite(ceiling[e]):
+            lam[e] = ceiling[e]
+        elif np.isfinite(floor[e]):
+            lam[e] = floor[e]
+    wrong = 0.0
+    for k in range(len(settled)):
+        j = settled[k]
+        g = _reduced_cost_without_energy(j, value[k], lam, q, quad, brow, bcoef, lrow, lcoef, n_dev, link0)
+        if erow[j] >= 0:
+            g -= dt * lam[erow[j]]
+        wrong = max(wrong, -g if low[k] else g)
+    return wrong
+
+
+@_compiled
+def _reduced_cost_without_energy(
+    j: int, v: float, lam: FloatArray, q: FloatArray, quad: FloatArray, brow: IntArray, bcoef: FloatArray,
+    lrow: IntArray, lcoef: FloatArray, n_dev: int, link0: int,
+) -> float:  # fmt: skip
+    """``Q_j v + q_j`` less the balance and link rows' part of ``A'lambda`` for column ``j``."""
+    g = float(quad[j] * v + q[j])
+    if brow[j] >= 0:
+        g -= bcoef[j] * lam[n_dev + brow[j]]
+    if lrow[j] >= 0:
+        g -= lcoef[j] * lam[link0 + lrow[j]]
+    return g
+
+
+@_compiled
 def complementarity_after(
     alpha: float, sl: FloatArray, su: FloatArray, zl: FloatArray, zu: FloatArray, dx: FloatArray,
     dzl: FloatArray, dzu: FloatArray,

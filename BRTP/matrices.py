@@ -223,10 +223,20 @@ class QpLayout:
             start += block.size
         raise KeyError(name)
 
+    def block(self, name: str) -> VariableBlock:
+        """The block ``name``."""
+        for block in self.blocks:
+            if block.name == name:
+                return block
+        raise KeyError(name)
+
+    def dense(self, x: FloatArray, name: str) -> FloatArray:
+        """Block ``name`` of the column vector ``x`` as its dense array."""
+        return self.block(name).dense(x[self.columns(name)])
+
     def unpack(self, x: FloatArray) -> Columns:
         """Split a column vector into dense ``c, y, z, n, L`` arrays."""
-        dense = {block.name: block.dense(x[self.columns(block.name)]) for block in self.blocks}
-        return Columns(**dense)
+        return Columns(**{block.name: self.dense(x, block.name) for block in self.blocks})
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from BRTP.interior_point import SlotSchurIpm
 from BRTP.matrices import QpMatrices, assemble_qp
 from BRTP.options import BrtpOptions
 from BRTP.problem import PricingProblem
-from BRTP.solution import Solution
+from BRTP.solution import CellValues, Solution
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +188,8 @@ class CertifiedSolver:
 
     def _solution(self, gamma: float, answer: Answer, seconds: float, certificate: Certificate) -> Solution:
         qp = self.qp
-        columns = qp.layout.unpack(answer.x)
+        layout = qp.layout
+        y = layout.block("y")
         nu = np.zeros(qp.layout.n_time)
         nu[qp.layout.link_slots] = -answer.link_duals / qp.dt
         logger.debug(
@@ -197,10 +198,10 @@ class CertifiedSolver:
         )
         return Solution(
             gamma=gamma,
-            curtailment_kw=columns.c,
-            device_power_kw=columns.y,
-            flex_credit_kw=columns.z,
-            increase_kw=columns.n,
+            curtailment_kw=layout.dense(answer.x, "c"),
+            device_power=CellValues((int(y.shape[0]), int(y.shape[1])), y.cells, answer.x[layout.columns("y")]),
+            flex_credit_kw=layout.dense(answer.x, "z"),
+            increase_kw=layout.dense(answer.x, "n"),
             objective=qp.objective(answer.x, gamma),
             link_dual=nu,
             status=answer.status,

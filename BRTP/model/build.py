@@ -14,7 +14,7 @@ from BRTP.model.curtailment import add_curtailment
 from BRTP.model.flexibility import add_flexibility
 from BRTP.model.shifting import add_shifting
 from BRTP.problem import PricingProblem
-from BRTP.solution import Solution
+from BRTP.solution import CellValues, Solution
 
 
 def add_aggregate_load(m: pyo.ConcreteModel, portfolio: Portfolio) -> None:
@@ -92,7 +92,7 @@ def extract_solution(
     return Solution(
         gamma=float(pyo.value(m.gamma)),
         curtailment_kw=c,
-        device_power_kw=y,
+        device_power=CellValues.of(y),
         flex_credit_kw=z,
         increase_kw=n,
         objective=float(pyo.value(m.phi)),
