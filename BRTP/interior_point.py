@@ -273,7 +273,7 @@ class SlotSchurIpm:
             system = _NewtonSystem.build(self, columns, zl, zu, sl, su, r_d, r_p)
             affine = system.direction(0.0, NO_STEP, NO_STEP, NO_STEP)
             alpha = min(1.0, affine.largest_step)
-            mu_aff = kernels.complementarity_after(alpha, sl, su, zl, zu, affine.dx, affine.dzl, affine.dzu) / n_bounds
+            mu_aff = affine.complementarity_after(alpha) / n_bounds
             target = (mu_aff / mu) ** 3 * mu if mu > 0 else 0.0
             step = system.direction(target, affine.dx, affine.dzl, affine.dzu)
             alpha = min(1.0, STEP_TO_BOUNDARY * step.largest_step)
@@ -369,21 +369,31 @@ class _NewtonSystem:
             energy_rhs, slot_duals, self.m_ee, self.d, rows.erow, rows.brow, rows.bcoef, dt, first, stop
         )
         d_lam = np.concatenate([energy, slot_duals])
-        dx, dzl, dzu, largest = kernels.direction_back(
+        dx, dzl, dzu, largest, complementarity = kernels.direction_back(
             g, d_lam, d, *point, erow, brow, bcoef, lrow, lcoef, dt, n_dev, n_time
         )
-        return _Step(dx, d_lam, dzl, dzu, largest)
+        return _Step(dx, d_lam, dzl, dzu, largest, complementarity)
 
 
 @dataclass(frozen=True)
 class _Step:
-    """A Newton direction and the largest step length that keeps every bound's slack and dual positive."""
+    """A Newton direction and what a step along it does.
+
+    ``largest_step``: the longest that keeps every bound's slack and dual positive; ``complementarity``:
+    the coefficients of the complementarity after a step (:func:`BRTP.ipm_kernels.direction_back`).
+    """
 
     dx: FloatArray
     d_lam: FloatArray
     dzl: FloatArray
     dzu: FloatArray
     largest_step: float
+    complementarity: FloatArray
+
+    def complementarity_after(self, alpha: float) -> float:
+        """``sum (s + alpha ds)(z + alpha dz)`` over the bounds that exist."""
+        c0, c1, c2 = (float(c) for c in self.complementarity)
+        return c0 + alpha * (c1 + alpha * c2)
 
 
 @dataclass(frozen=True)

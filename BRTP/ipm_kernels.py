@@ -188,8 +188,12 @@ def direction_back(
     target: float, dx_aff: FloatArray, dzl_aff: FloatArray, dzu_aff: FloatArray,
     erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
     n_time: int,
-) -> tuple[FloatArray, FloatArray, FloatArray, float]:  # fmt: skip
+) -> tuple[FloatArray, FloatArray, FloatArray, float, FloatArray]:  # fmt: skip
     """``dx = d (g + A' dlambda)``, the bound duals' steps and the largest step keeping all positive.
+
+    Also the complementarity after a step ``a`` as a polynomial: ``sum (s + a ds)(z + a dz)``
+    over the bounds that exist is ``c0 + a c1 + a^2 c2``, returned as ``[c0, c1, c2]``
+    (``ds = dx`` for a lower bound, ``-dx`` for an upper one).
 
     ``dz_l = (rc_l - z_l dx) / s_l``, ``dz_u = (rc_u + z_u dx) / s_u`` (the targets of
     :func:`direction_rhs`); the step
@@ -200,6 +204,7 @@ def direction_back(
     dzl = np.empty(n_cols)
     dzu = np.empty(n_cols)
     rate = 0.0
+    c0 = c1 = c2 = 0.0
     link0 = n_dev + n_time
     corrector = len(dx_aff) > 0
     for j in range(n_cols):
@@ -223,6 +228,9 @@ def direction_back(
             change *= inverse
             dzl[j] = change
             rate = max(rate, -step * inverse, -change / zlj)
+            c0 += sl[j] * zlj
+            c1 += sl[j] * change + zlj * step
+            c2 += step * change
         else:
             dzl[j] = 0.0
         if zuj > 0.0:
@@ -233,10 +241,13 @@ def direction_back(
             change *= inverse
             dzu[j] = change
             rate = max(rate, step * inverse, -change / zuj)
+            c0 += su[j] * zuj
+            c1 += su[j] * change - zuj * step
+            c2 -= step * change
         else:
             dzu[j] = 0.0
     largest = 1.0 / rate if rate > 0.0 else np.inf
-    return dx, dzl, dzu, largest
+    return dx, dzl, dzu, largest, np.array([c0, c1, c2])
 
 
 @_compiled
@@ -330,21 +341,6 @@ def _reduced_cost_without_energy(
     if lrow[j] >= 0:
         g -= lcoef[j] * lam[link0 + lrow[j]]
     return g
-
-
-@_compiled
-def complementarity_after(
-    alpha: float, sl: FloatArray, su: FloatArray, zl: FloatArray, zu: FloatArray, dx: FloatArray,
-    dzl: FloatArray, dzu: FloatArray,
-) -> float:  # fmt: skip
-    """``sum (s_l + a dx)(z_l + a dz_l) + (s_u - a dx)(z_u + a dz_u)`` over the bounds that exist."""
-    total = 0.0
-    for j in range(len(dx)):
-        if zl[j] > 0.0:
-            total += (sl[j] + alpha * dx[j]) * (zl[j] + alpha * dzl[j])
-        if zu[j] > 0.0:
-            total += (su[j] - alpha * dx[j]) * (zu[j] + alpha * dzu[j])
-    return total
 
 
 @_compiled
