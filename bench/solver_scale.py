@@ -197,7 +197,17 @@ def main() -> None:
     for size in args.sizes:
         single = in_fresh_process(new_path, size, 1)
         threaded = in_fresh_process(new_path, size, CORES)
-        baseline = in_fresh_process(piqp_defaults, size, args.piqp_budget)
+        started = time.perf_counter()
+        try:
+            baseline = in_fresh_process(piqp_defaults, size, args.piqp_budget)
+        except RuntimeError as crash:  # PIQP has crashed (SIGSEGV) on 30 000 prosumers: say so, keep ours
+            print(
+                f"{size:>9} {single['seconds']:>7.2f} {threaded['seconds']:>7.2f} {single['iterations']:>6}  "
+                f"PIQP: {crash} after {time.perf_counter() - started:.0f} s; new path peak {single['peak_mb']:.0f} MB, "
+                f"solved by {', '.join(single['by'])}; re-solved with every column: {single['resolved']}",
+                flush=True,
+            )
+            continue
         dev_objective, dev_load = deviations(single, baseline)
         ran = len(baseline["objective"])
         solved = sum(t is not None for t in baseline["objective"])
