@@ -216,11 +216,12 @@ class SlotSchurIpm:
         and ``sum s z <= tol (1 + |objective|)`` (scaled units).
 
         With ``settle``, once the relative gap is below :data:`SETTLED_GAP`, a
-        curtailment or device column whose slack is smaller than its bound's dual
-        (``s < z``: it is heading for that bound) is fixed there and leaves the
-        Newton systems; most columns settle, so later iterations pass over a
-        fraction of the data. A settled column's reduced cost is checked at the
-        end; if one has the wrong sign the gamma is solved again with every column.
+        curtailment or device column whose slack is below :data:`SETTLED_RATIO`
+        times its bound's dual (it is heading for that bound) is fixed there and
+        leaves the Newton systems; most columns settle, so later iterations pass
+        over a fraction of the data. A settled column's reduced cost is checked at
+        the end; if one has the wrong sign, or the settled iterations break down,
+        the gamma is solved again with every column.
         """
         q = self.q_base + gamma * self.q_gamma
         try:
@@ -446,9 +447,10 @@ class _Columns:
     ) -> tuple[IntArray, IntArray, FloatArray] | None:
         """Which columns stay, which settle and the bound each goes to; ``None`` if too few would settle.
 
-        A curtailment or device column settles on a bound when its slack is smaller
-        than that bound's dual and its other slack is not. A device whose every remaining column would settle
-        does so only if the settled powers meet its energy row exactly.
+        A curtailment or device column settles on a bound when its slack is below
+        :data:`SETTLED_RATIO` times that bound's dual and its other slack is not. A
+        device whose every remaining column would settle does so only if the settled
+        powers meet its energy row (to :data:`ENERGY_TOLERANCE`).
         """
         method, n_dev = self.method, self.method.n_devices
         going, value, staying, settled_energy = kernels.settling(

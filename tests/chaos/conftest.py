@@ -26,8 +26,8 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
 
 @pytest.fixture(scope="module")
 def chaos_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Sample files with 900 users per level: a job of all of them outlasts a short visibility timeout."""
-    return generated_sample_dir(tmp_path_factory, "chaos-sample-data", users_per_level=900)
+    """Sample files with 2 700 users per level: a job of all of them outlasts a short visibility timeout."""
+    return generated_sample_dir(tmp_path_factory, "chaos-sample-data", users_per_level=2700)
 
 
 @pytest.fixture(scope="module")

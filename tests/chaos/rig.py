@@ -149,7 +149,7 @@ def wait_for_state(api: httpx.Client, job_id: str, timeout: float, predicate: An
     raise AssertionError(f"job {job_id} not there after {timeout} s: {last}")
 
 
-def long_job(n_users: int = 900, n_gammas: int = 40) -> dict[str, Any]:
-    """A job of many prosumers and gamma values (tens of seconds on one worker process): faults land mid-job."""
+def long_job(n_users: int = 1800, n_gammas: int = 40) -> dict[str, Any]:
+    """A job of many prosumers and gamma values (several seconds on one worker process): faults land mid-job."""
     names = [f"user_{k}_{level}" for level in ("Low", "Medium", "High") for k in range(1, n_users // 3 + 1)]
     return {"dr_prosumers": names, "gamma_values": [0.05 * g for g in range(n_gammas)]}

@@ -83,7 +83,7 @@ def test_a_live_worker_s_long_task_is_renewed_and_never_handed_to_a_second(
 ) -> None:
     """One task of every gamma, much longer than a short visibility timeout: heartbeats keep it with its worker."""
     env = chaos_env | {"BROKER_VISIBILITY_TIMEOUT": "5", "WORKER_HEARTBEAT_SECONDS": "1", "GAMMAS_PER_TASK": "100"}
-    job = long_job(n_users=2700, n_gammas=50)
+    job = long_job(n_users=8100, n_gammas=50)  # about 25 s in one task (0.5 s per gamma)
     with worker(env, tmp_path / "first.log", name="first"), worker(env, tmp_path / "second.log", name="second"):
         job_id = submit(api, **job)
         done = wait_for_state(api, job_id, 180)
@@ -100,7 +100,7 @@ def test_sigterm_gives_a_running_task_the_soft_shutdown_timeout_then_puts_it_bac
     """``systemctl stop`` of a worker mid-task: after WORKER_SOFT_SHUTDOWN_TIMEOUT its task goes back to the queue
     at once (not after the visibility timeout), and another worker finishes the job without solving a gamma twice."""
     env = chaos_env | {"WORKER_SOFT_SHUTDOWN_TIMEOUT": "2", "GAMMAS_PER_TASK": "100"}
-    job = long_job(n_users=2700, n_gammas=50)  # one task of every gamma, far longer than 2 s
+    job = long_job(n_users=8100, n_gammas=50)  # one task of every gamma, about 25 s: far longer than 2 s
     with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
         wait_for_state(api, job_id, 120, running_with_progress)
@@ -121,7 +121,7 @@ def test_a_task_past_its_soft_time_limit_fails_its_job_naming_the_limit(
 ) -> None:
     """TASK_SOFT_TIME_LIMIT stops a task that runs too long; its job fails saying so and the worker goes on."""
     env = chaos_env | {"TASK_SOFT_TIME_LIMIT": "10", "TASK_TIME_LIMIT": "40", "GAMMAS_PER_TASK": "100"}
-    job = long_job(n_users=2700, n_gammas=50)  # one task of every gamma: far longer than 10 s
+    job = long_job(n_users=8100, n_gammas=50)  # one task of every gamma, about 25 s: far longer than 10 s
     with worker(env, tmp_path / "worker.log"):
         job_id = submit(api, **job)
         done = wait_for_state(api, job_id, 120)
