@@ -89,7 +89,7 @@ class PrimalDual:
     x: FloatArray
     row_duals: FloatArray
     iterations: int
-    settled: int = 0
+    settled: int
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from BRTP.problem import PricingProblem
+from BRTP.solution import CellValues
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -83,11 +84,9 @@ class VariableBlock:
         """Number of columns."""
         return len(self.cells)
 
-    def dense(self, values: FloatArray) -> FloatArray:
-        """This block's column values scattered into its dense array (zeros elsewhere)."""
-        out = np.zeros(self.shape)
-        out.flat[self.cells] = values
-        return out
+    def cell_values(self, values: FloatArray) -> CellValues:
+        """This block's column values on its cells of its dense array."""
+        return CellValues(self.shape, self.cells, values)
 
 
 def _block(name: str, shape: tuple[int, ...], cells: IntArray, slot: IntArray, **values: object) -> VariableBlock:
@@ -230,9 +229,13 @@ class QpLayout:
                 return block
         raise KeyError(name)
 
+    def cell_values(self, x: FloatArray, name: str) -> CellValues:
+        """Block ``name`` of the column vector ``x``, on its cells."""
+        return self.block(name).cell_values(x[self.columns(name)])
+
     def dense(self, x: FloatArray, name: str) -> FloatArray:
-        """Block ``name`` of the column vector ``x`` as its dense array."""
-        return self.block(name).dense(x[self.columns(name)])
+        """Block ``name`` of the column vector ``x`` as its dense array (zeros off its cells)."""
+        return self.cell_values(x, name).dense()
 
     def unpack(self, x: FloatArray) -> Columns:
         """Split a column vector into dense ``c, y, z, n, L`` arrays."""

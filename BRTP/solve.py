@@ -29,7 +29,7 @@ from BRTP.interior_point import SlotSchurIpm
 from BRTP.matrices import QpMatrices, assemble_qp
 from BRTP.options import BrtpOptions
 from BRTP.problem import PricingProblem
-from BRTP.solution import CellValues, Solution
+from BRTP.solution import Solution
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,6 @@ class CertifiedSolver:
     def _solution(self, gamma: float, answer: Answer, seconds: float, certificate: Certificate) -> Solution:
         qp = self.qp
         layout = qp.layout
-        y = layout.block("y")
         nu = np.zeros(qp.layout.n_time)
         nu[qp.layout.link_slots] = -answer.link_duals / qp.dt
         logger.debug(
@@ -199,7 +198,7 @@ class CertifiedSolver:
         return Solution(
             gamma=gamma,
             curtailment_kw=layout.dense(answer.x, "c"),
-            device_power=CellValues((int(y.shape[0]), int(y.shape[1])), y.cells, answer.x[layout.columns("y")]),
+            device_power=layout.cell_values(answer.x, "y"),
             flex_credit_kw=layout.dense(answer.x, "z"),
             increase_kw=layout.dense(answer.x, "n"),
             objective=qp.objective(answer.x, gamma),
