@@ -29,6 +29,11 @@ class CellValues:
         cells = np.flatnonzero(dense)
         return cls(tuple(int(n) for n in dense.shape), cells.astype(np.int64), dense.ravel()[cells])
 
+    def indices(self) -> tuple[IntArray, IntArray]:
+        """Each cell's row and column (of a 2-D ``shape``): for device powers, its device and slot."""
+        rows, columns = np.divmod(self.cells, self.shape[1])
+        return rows, columns
+
     def dense(self) -> FloatArray:
         """The whole array."""
         out = np.zeros(self.shape)

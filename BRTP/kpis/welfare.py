@@ -17,9 +17,11 @@ DUAL_TOLERANCE = 1e-6
 
 def user_load(portfolio: Portfolio, solution: Solution) -> FloatArray:
     """``x[i, t] = xc[i, t] - c[i, t] + sum_{d in i} y[d, t]``, shape ``(U, T)``."""
-    shifted = np.zeros((portfolio.n_users, portfolio.n_slots))
-    np.add.at(shifted, portfolio.devices.user, solution.device_power_kw)
-    return portfolio.curtailable_kw - solution.curtailment_kw + shifted
+    device, slot = solution.device_power.indices()
+    n_users, n_slots = portfolio.n_users, portfolio.n_slots
+    user_slot = portfolio.devices.user[device] * n_slots + slot
+    shifted = np.bincount(user_slot, solution.device_power.values, minlength=n_users * n_slots)
+    return portfolio.curtailable_kw - solution.curtailment_kw + shifted.reshape(n_users, n_slots)
 
 
 def rtp_price(load_kw: FloatArray, profit_margin: float, energy_cost: float) -> FloatArray:
@@ -105,12 +107,9 @@ def discomfort(portfolio: Portfolio, solution: Solution) -> FloatArray:
     dt = portfolio.dt
     curtail = (0.5 * portfolio.curtailment_slope * solution.curtailment_kw**2 * dt).sum(axis=1)
     devices = portfolio.devices
-    delay_per_device = (
-        devices.delay_price[:, None] * devices.delay_hours(portfolio.n_slots, dt) * solution.device_power_kw * dt
-    ).sum(axis=1)
-    delay = np.zeros(portfolio.n_users)
-    np.add.at(delay, devices.user, delay_per_device)
-    return np.asarray(curtail + delay, dtype=np.float64)
+    device, slot = solution.device_power.indices()
+    delay = devices.delay_price[device] * devices.delay_hours_at(device, slot, dt) * solution.device_power.values * dt
+    return np.asarray(curtail + np.bincount(devices.user[device], delay, minlength=portfolio.n_users), dtype=np.float64)
 
 
 def energy_cost_total(load_kw: FloatArray, energy_cost: float, dt: float) -> float:
@@ -120,5 +119,12 @@ def energy_cost_total(load_kw: FloatArray, energy_cost: float, dt: float) -> flo
 
 def flex_quantity(portfolio: Portfolio, solution: Solution) -> float:
     """``FLEX_Q = sum_t sum_i (c[i, t] + sum_{d in i} max(P[d, t] - y[d, t], 0)) * dt`` ([compat])."""
-    shortfall = np.maximum(portfolio.devices.profile_kw - solution.device_power_kw, 0.0)
-    return float((solution.curtailment_kw.sum() + shortfall.sum()) * portfolio.dt)
+    # y is 0 off its cells, where the shortfall is max(P, 0); on them it is max(P - y, 0).
+    profile = portfolio.devices.profile_kw
+    on_cells = profile.ravel()[solution.device_power.cells]
+    shortfall = (
+        np.maximum(profile, 0.0).sum()
+        - np.maximum(on_cells, 0.0).sum()
+        + np.maximum(on_cells - solution.device_power.values, 0.0).sum()
+    )
+    return float((solution.curtailment_kw.sum() + shortfall) * portfolio.dt)

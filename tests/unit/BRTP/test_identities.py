@@ -1,10 +1,12 @@
 """Spec §7 identities, feasibility, KKT and monotonicity on sample, real and random portfolios."""
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from BRTP import run_brtp
+from BRTP.kpis import welfare
 from tests.documents import build_job
 from tests.unit.BRTP.checks import assert_feasible, assert_identities, assert_kkt, assert_monotone_value
 from tests.unit.BRTP.random_portfolio import random_job
@@ -51,3 +53,29 @@ def test_random_portfolios_satisfy_spec_section_7(seed):  # type: ignore[no-unty
 def test_half_hour_slots_keep_the_identities():  # type: ignore[no-untyped-def]
     portfolio, request, margin = random_job(7, dt_hours=0.5)
     check_all(portfolio, request, margin)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kpis_read_from_the_device_powers_cells_match_their_dense_definitions(seed):  # type: ignore[no-untyped-def]
+    """user_load, discomfort and FLEX_Q work on the cells of each device's window; the spec writes them on
+    the dense (D, T) array, with np.add.at over each user's devices. Both must give the same numbers."""
+    portfolio, request, margin = random_job(seed, dt_hours=0.5 if seed % 2 else 1.0)
+    devices, dt = portfolio.devices, portfolio.dt
+    for outcome in run_brtp(portfolio, request, margin, [0.0, 2.0]).outcomes:
+        solution = outcome.solution
+        y = solution.device_power_kw
+        shifted = np.zeros((portfolio.n_users, portfolio.n_slots))
+        np.add.at(shifted, devices.user, y)
+        np.testing.assert_allclose(
+            welfare.user_load(portfolio, solution), portfolio.curtailable_kw - solution.curtailment_kw + shifted,
+            rtol=1e-12, atol=1e-12,
+        )  # fmt: skip
+        delay = np.zeros(portfolio.n_users)
+        np.add.at(delay, devices.user, (devices.delay_price[:, None] * devices.delay_hours(portfolio.n_slots, dt)
+                                        * y * dt).sum(axis=1))  # fmt: skip
+        curtail = (0.5 * portfolio.curtailment_slope * solution.curtailment_kw**2 * dt).sum(axis=1)
+        np.testing.assert_allclose(welfare.discomfort(portfolio, solution), curtail + delay, rtol=1e-12, atol=1e-12)
+        shortfall = np.maximum(devices.profile_kw - y, 0.0).sum()
+        assert welfare.flex_quantity(portfolio, solution) == pytest.approx(
+            (solution.curtailment_kw.sum() + shortfall) * dt, rel=1e-12, abs=1e-12
+        )
