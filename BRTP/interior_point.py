@@ -120,7 +120,7 @@ class SlotSchurIpm:
         n_link = len(link_slots)
         # Scales: kW per prosumer (columns and rows), euros per prosumer and slot (objective).
         users = max(portfolio.n_users, 1)
-        self.kw = float(max(np.abs(portfolio.desired_load_kw()).sum() / (users * n_time), 1e-3))
+        self.kw = float(max(np.abs(portfolio.desired_load_kw).sum() / (users * n_time), 1e-3))
         self.cost = float(max(problem.price_weight * self.kw * self.kw * users * dt, 1e-9))
         # Presolve: a device whose energy fills its window at full power has one schedule (y = Pmax
         # throughout) and no interior; its energy dual would be unbounded. It leaves the system: its

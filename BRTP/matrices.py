@@ -316,7 +316,7 @@ def assemble_qp(problem: PricingProblem) -> QpMatrices:
         a_eq=a_eq,
         b_eq=np.concatenate([portfolio.devices.energy_kwh(dt), portfolio.curtailable_kw.sum(axis=0)]),
         g_ineq=g_ineq,
-        h_ineq=portfolio.desired_load_kw().sum(axis=0)[link_slots],
+        h_ineq=portfolio.desired_load_kw.sum(axis=0)[link_slots],
         lower=stacked("lower"),
         upper=stacked("upper"),
         dt=dt,

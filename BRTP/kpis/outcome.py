@@ -60,7 +60,7 @@ def compute_outcome(problem: PricingProblem, solution: Solution, snap_kw: float)
     portfolio, request = problem.portfolio, problem.flex_request
     dt, gamma, a = portfolio.dt, solution.gamma, problem.energy_cost
     x = user_load(portfolio, solution)
-    xd = portfolio.desired_load_kw()
+    xd = portfolio.desired_load_kw
     load, desired = x.sum(axis=0), xd.sum(axis=0)
     price = rtp_price(load, problem.profit_margin, a)
     price_desired = rtp_price(desired, problem.profit_margin, a)
@@ -69,7 +69,7 @@ def compute_outcome(problem: PricingProblem, solution: Solution, snap_kw: float)
         lam = marginal_value_from_duals(request, u, solution.link_dual, gamma, snap_kw)
     else:  # a solver without duals (the HiGHS reference): the primal position, snapped to breakpoints
         lam = marginal_value(request, u, snap_kw)
-    bill = bills(portfolio, x, price, lam, gamma)
+    bill = bills(xd, x, price, lam, gamma, dt)
     uw = -bill - discomfort(portfolio, solution)
     tc = energy_cost_total(load, a, dt)
     tc_desired = energy_cost_total(desired, a, dt)

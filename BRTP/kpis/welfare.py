@@ -18,10 +18,8 @@ DUAL_TOLERANCE = 1e-6
 def user_load(portfolio: Portfolio, solution: Solution) -> FloatArray:
     """``x[i, t] = xc[i, t] - c[i, t] + sum_{d in i} y[d, t]``, shape ``(U, T)``."""
     device, slot = solution.device_power.indices()
-    n_users, n_slots = portfolio.n_users, portfolio.n_slots
-    user_slot = portfolio.devices.user[device] * n_slots + slot
-    shifted = np.bincount(user_slot, solution.device_power.values, minlength=n_users * n_slots)
-    return portfolio.curtailable_kw - solution.curtailment_kw + shifted.reshape(n_users, n_slots)
+    shifted = portfolio.sum_by_user(device, slot, solution.device_power.values)
+    return portfolio.curtailable_kw - solution.curtailment_kw + shifted
 
 
 def rtp_price(load_kw: FloatArray, profit_margin: float, energy_cost: float) -> FloatArray:
@@ -95,11 +93,12 @@ def marginal_value_from_duals(
     return lam
 
 
-def bills(portfolio: Portfolio, load_kw: FloatArray, price: FloatArray, lam: FloatArray, gamma: float) -> FloatArray:
+def bills(
+    desired_kw: FloatArray, load_kw: FloatArray, price: FloatArray, lam: FloatArray, gamma: float, dt: float
+) -> FloatArray:
     """``Bill[i] = sum_t (p[t]*x[i, t] - gamma*lambda[t]*(xd[i, t] - x[i, t])) * dt``."""
-    desired = portfolio.desired_load_kw()
-    per_slot = price * load_kw - gamma * lam * (desired - load_kw)
-    return np.asarray(per_slot.sum(axis=1) * portfolio.dt, dtype=np.float64)
+    per_slot = price * load_kw - gamma * lam * (desired_kw - load_kw)
+    return np.asarray(per_slot.sum(axis=1) * dt, dtype=np.float64)
 
 
 def discomfort(portfolio: Portfolio, solution: Solution) -> FloatArray:
@@ -109,7 +108,7 @@ def discomfort(portfolio: Portfolio, solution: Solution) -> FloatArray:
     devices = portfolio.devices
     device, slot = solution.device_power.indices()
     delay = devices.delay_price[device] * devices.delay_hours_at(device, slot, dt) * solution.device_power.values * dt
-    return np.asarray(curtail + np.bincount(devices.user[device], delay, minlength=portfolio.n_users), dtype=np.float64)
+    return np.asarray(curtail + portfolio.sum_by_user(device, slot, delay).sum(axis=1), dtype=np.float64)
 
 
 def energy_cost_total(load_kw: FloatArray, energy_cost: float, dt: float) -> float:

@@ -18,7 +18,7 @@ def add_flexibility(m: pyo.ConcreteModel, portfolio: Portfolio, flex_request: Fl
     steps = [(int(t), int(k)) for t, k in zip(*np.nonzero(widths > 0), strict=True)]
     slots = sorted({t for t, _ in steps})
     first_price = flex_request.first_price
-    desired = portfolio.desired_load_kw().sum(axis=0)
+    desired = portfolio.desired_load_kw.sum(axis=0)
     m.TK = pyo.Set(initialize=steps, dimen=2, ordered=True)
     m.TR = pyo.Set(initialize=slots, ordered=True)
     m.width = pyo.Param(m.TK, initialize={(t, k): float(widths[t, k]) for t, k in steps})

@@ -43,7 +43,7 @@ def test_sample_job_parses_to_hourly_arrays(docs: Documents) -> None:
     assert portfolio.devices.count == 8  # 3 devices and 1 EV each
     assert request.widths_kw.shape[0] == 24
     # Desired load is baseload + bundle + devices, never below the baseload.
-    assert np.all(portfolio.desired_load_kw() >= portfolio.baseload_kw)
+    assert np.all(portfolio.desired_load_kw >= portfolio.baseload_kw)
     assert portfolio.warnings == ()
 
 

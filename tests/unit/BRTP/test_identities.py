@@ -79,3 +79,16 @@ def test_kpis_read_from_the_device_powers_cells_match_their_dense_definitions(se
         assert welfare.flex_quantity(portfolio, solution) == pytest.approx(
             (solution.curtailment_kw.sum() + shortfall) * dt, rel=1e-12, abs=1e-12
         )
+
+
+def test_the_desired_load_is_computed_once_per_portfolio_and_cannot_be_changed():  # type: ignore[no-untyped-def]
+    """Every gamma's KPIs, the QP's link rows and the solver's scaling read the same array: a caller writing into
+    it would change the others' numbers."""
+    portfolio, _, _ = random_job(3)
+    desired = portfolio.desired_load_kw
+    assert desired is portfolio.desired_load_kw
+    with pytest.raises(ValueError, match="read-only"):
+        desired[0, 0] = 1.0
+    expected = portfolio.curtailable_kw.copy()
+    np.add.at(expected, portfolio.devices.user, portfolio.devices.profile_kw)
+    np.testing.assert_allclose(desired, expected, rtol=1e-12, atol=1e-12)

@@ -35,7 +35,7 @@ def test_flexibility_levels_differ_as_named() -> None:
     for level in ("Low", "Medium", "High"):
         portfolio, request = build_job(docs, [f"user_{k}_{level}" for k in range(1, 11)], f"flex_request_1_{level}")
         kappa[level] = portfolio.curtailment_slope[portfolio.max_curtailment_kw > 0].mean()
-        request_size[level] = request.max_kw.sum() / portfolio.desired_load_kw().sum()
+        request_size[level] = request.max_kw.sum() / portfolio.desired_load_kw.sum()
         assert portfolio.devices.count == 40
     # Low-flexibility users ask more for curtailment; High-flexibility requests are larger.
     assert kappa["Low"] > kappa["Medium"] > kappa["High"]
