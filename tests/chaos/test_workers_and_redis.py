@@ -42,13 +42,16 @@ def test_a_killed_pool_process_loses_nothing(api: httpx.Client, chaos_env: dict[
 def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
     api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
 ) -> None:
+    # Tasks of 4 gammas, four times longer than one-gamma tasks: the kill lands inside a task, not in the gap
+    # between two short ones (once in CI, after the KPIs got faster, a kill there left nothing held).
+    env = chaos_env | {"GAMMAS_PER_TASK": "4"}
     job = long_job()
-    with worker(chaos_env, tmp_path / "first.log", name="first") as first:
+    with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
         wait_for_state(api, job_id, 120, running_with_progress)
         first.kill_all()
         killed_at = time.monotonic()
-    with worker(chaos_env, tmp_path / "second.log", name="second"):
+    with worker(env, tmp_path / "second.log", name="second"):
         # The other gammas run at once; the one the dead worker held was not renewed since the kill, so the job
         # can only finish once the visibility timeout gives that task back to the queue.
         done = wait_for_state(api, job_id, VISIBILITY + 45)
