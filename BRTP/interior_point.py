@@ -34,15 +34,22 @@ the settled system breaks down, the gamma is solved again keeping every column.
 
 The problem is solved in scaled units (kW per prosumer, euros per prosumer
 and slot), which keeps costs, bounds and duals near 1 whatever the portfolio
-size, and mapped back. Every gamma starts from the same cold point, not from the
-previous gamma's answer: where devices are interchangeable the optimum is a face,
-not a point, and KPIs such as ``FLEX_Q`` depend on where in it a solve lands; a
-cold start lands on the same point whichever gammas a worker solved before, so a
-job's numbers do not depend on how it was split across workers (measured cost:
-3 000 prosumers x 11 gammas, 531 instead of 401 iterations, 4.8 instead of 3.8 s).
+size, and mapped back. Every gamma starts from an *anchor*: the point a solve at
+the anchor's gamma reaches once its relative gap is below :data:`ANCHOR_GAP`
+(one anchor per problem, on a ladder 1, 4, 16, ... chosen by the gamma alone:
+:func:`anchor_gamma`), moved a little inside its bounds. Only the linear costs of
+the request columns change with gamma, so the anchor is already close: at
+10 000 prosumers 11 gammas take 33 + 618 iterations instead of 990. The start
+depends on the problem and the gamma only, never on which gammas were solved
+before: where devices are interchangeable the optimum is a face, not a point,
+and KPIs such as ``FLEX_Q`` depend on where in it a solve lands, so a job's
+numbers must not depend on how it was split across workers (a warm start from
+the previous gamma's answer would break that).
 """
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +82,26 @@ SETTLED_EVERY, SETTLED_SHARE = 2, 0.05
 ENERGY_TOLERANCE = 1e-12
 #: A settled column's reduced cost may have the wrong sign by this much, relative (else the gamma is solved again).
 SETTLED_DUAL_TOLERANCE = 1e-9
+#: ... and the dual residual, relative to the gradient's largest term, is below this.
+SETTLED_DUAL = 1e-2
+#: A solve gives up when its worst relative error has not halved in this many iterations.
+STALL_ITERATIONS = 30
+#: The anchor is the iterate of a solve at the anchor's gamma once its relative gap is below this.
+ANCHOR_GAP = 1e-4
+#: A start from the anchor moves each column this fraction of its box (of 1 for a one-sided bound) away from its
+#: bounds and keeps each bound's dual at least this fraction of the centring value ``mu / s``.
+ANCHOR_SHIFT = 1e-4
+
+
+def anchor_gamma(gamma: float) -> float:
+    """The gamma of the anchor a solve at ``gamma`` starts from: 1 up to 2, then the power of 4 within a factor 2.
+
+    ``a = 4^k`` with the least ``k >= 0`` such that ``gamma <= 2 a``; so ``gamma / a`` lies in ``(1/2, 2]`` above 2.
+    """
+    anchor = 1.0
+    while gamma > 2.0 * anchor:
+        anchor *= 4.0
+    return anchor
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,25 @@ class PrimalDual:
 
 
 @dataclass(frozen=True)
+class InteriorPoint:
+    """A strictly interior iterate over every one of the method's columns (scaled units).
+
+    ``x``, ``lam`` (row duals), bound duals ``zl``, ``zu`` and slacks ``sl``, ``su``
+    (``z = 0``, ``s = 1`` for a bound a column does not have); ``mu``: the
+    complementarity per bound; ``iterations``: how many it took to get there.
+    """
+
+    x: FloatArray
+    lam: FloatArray
+    zl: FloatArray
+    zu: FloatArray
+    sl: FloatArray
+    su: FloatArray
+    mu: float
+    iterations: int
+
+
+@dataclass(frozen=True)
 class SettledWrongly:
     """A solve whose settled columns did not all keep their bound.
 
@@ -107,12 +153,19 @@ class SlotSchurIpm:
     """The interior-point method for one problem; :meth:`solve` per gamma."""
 
     def __init__(
-        self, problem: PricingProblem, qp: QpMatrices | None = None, tolerance: float = 1e-12, max_iter: int = 500
-    ) -> None:
-        """Set up for ``problem``; ``qp`` is its assembled QP if the caller has it already (else assembled here)."""
+        self, problem: PricingProblem, qp: QpMatrices | None = None, tolerance: float = 1e-12, max_iter: int = 500,
+        anchored: bool = True,
+    ) -> None:  # fmt: skip
+        """Set up for ``problem``; ``qp`` is its assembled QP if the caller has it already (else assembled here).
+
+        ``anchored=False`` starts every gamma cold (the baseline the anchored starts are measured against).
+        """
         self.qp = qp = qp if qp is not None else assemble_qp(problem)
         self.tolerance = tolerance
         self.max_iter = max_iter
+        self.anchored = anchored
+        self._anchors: dict[float, InteriorPoint | None] = {}
+        self._anchoring = threading.Lock()
         portfolio = problem.portfolio
         n_time, n_devices, dt = portfolio.n_slots, portfolio.devices.count, portfolio.dt
         layout = qp.layout
@@ -184,10 +237,10 @@ class SlotSchurIpm:
                                  rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef, self.dt,
                                  self.n_devices, self.n_time)[0]  # fmt: skip
 
-    def _start(self, q: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        """A strictly interior point, the same for every gamma: box midpoints, the aggregate from the balance rows.
+    def _cold_start(self, q: FloatArray) -> InteriorPoint:
+        """A strictly interior point that knows nothing of the optimum: box midpoints, ``L`` from the balance rows.
 
-        Returns ``x, lambda, z_l, z_u, s_l, s_u``; a bound a column does not have gets ``z = 0`` and ``s = 1``.
+        Every bound's slack times its dual starts at ``max(1, |q|)``.
         """
         lower, upper, has_l, has_u = self.lower, self.upper, self.has_l, self.has_u
         boxed = has_l & has_u
@@ -203,84 +256,162 @@ class SlotSchurIpm:
         # The bound slacks are iterates of their own: recomputing u - x near a bound would cancel to 0.
         sl = np.where(has_l, x - lower, 1.0)
         su = np.where(has_u, upper - x, 1.0)
-        # Centred: every bound's slack times its dual starts at the same value.
         mu = max(1.0, float(np.abs(q).max(initial=0.0)))
         zl = np.where(has_l, mu / sl, 0.0)
         zu = np.where(has_u, mu / su, 0.0)
-        return x, np.zeros(self.n_rows), zl, zu, sl, su
+        return InteriorPoint(x, np.zeros(self.n_rows), zl, zu, sl, su, mu, 0)
+
+    def _anchor(self, gamma: float) -> InteriorPoint | None:
+        """The anchor at ``gamma``: the iterate from the cold start once the relative gap is below :data:`ANCHOR_GAP`.
+
+        Computed once per problem and anchor gamma (threads wait for the first);
+        ``None`` if the iterations break down (solves then start cold).
+        """
+        with self._anchoring:
+            if gamma not in self._anchors:
+                started = time.perf_counter()
+                q = self.q_base + gamma * self.q_gamma
+                try:
+                    with np.errstate(all="ignore"):
+                        reached = self._iterate(q, gamma, False, self._cold_start(q), until_gap=ANCHOR_GAP)
+                except SolverError:  # no anchor: solves start cold
+                    reached = None
+                anchor = reached if isinstance(reached, InteriorPoint) else None
+                self._anchors[gamma] = anchor
+                logger.info(
+                    "ipm.anchored",
+                    extra={"gamma": gamma, "iterations": anchor.iterations if anchor else None,
+                           "seconds": time.perf_counter() - started},
+                )  # fmt: skip
+            return self._anchors[gamma]
+
+    def _anchored_start(self, gamma: float) -> InteriorPoint | None:
+        """The anchor of ``gamma``'s rung moved inside the bounds; ``None`` if it has no anchor.
+
+        From the anchor, a boxed column goes at least ``ANCHOR_SHIFT (u - l)`` from
+        each bound (a one-sided one ``ANCHOR_SHIFT`` from its bound), and each bound's
+        dual is raised to at least ``ANCHOR_SHIFT mu / s``; the row duals are kept.
+        """
+        anchor = self._anchor(anchor_gamma(gamma))
+        if anchor is None:
+            return None
+        lower, upper, has_l, has_u = self.lower, self.upper, self.has_l, self.has_u
+        room = ANCHOR_SHIFT * np.where(has_l & has_u, upper - lower, 1.0)  # every box has positive width
+        x = np.where(has_l, np.maximum(anchor.x, lower + room), anchor.x)
+        x = np.where(has_u, np.minimum(x, upper - room), x)
+        sl = np.where(has_l, x - lower, 1.0)
+        su = np.where(has_u, upper - x, 1.0)
+        floor = ANCHOR_SHIFT * anchor.mu
+        zl = np.where(has_l, np.maximum(anchor.zl, floor / sl), 0.0)
+        zu = np.where(has_u, np.maximum(anchor.zu, floor / su), 0.0)
+        return InteriorPoint(x, anchor.lam, zl, zu, sl, su, anchor.mu, 0)
 
     def solve(self, gamma: float, settle: bool = True) -> PrimalDual:
         """Solve ``Phi_gamma`` to the tolerance; raises :class:`SolverError` if it does not converge.
 
-        Stops when ``|r_p| <= tol (1 + |b|)``, ``|r_d| <= tol (1 + max(|Qx|, |q|, |A'lambda|))``
-        and ``sum s z <= tol (1 + |objective|)`` (scaled units).
+        Starts from the anchor of ``gamma``'s rung moved inside the bounds
+        (:meth:`_anchored_start`); if that solve fails, from the cold start. Stops
+        when ``|r_p| <= tol (1 + |b|)``, ``|r_d| <= tol (1 + max(|Qx|, |q|, |A'lambda|))``
+        and ``sum s z <= tol (1 + |objective|)`` (scaled units); gives up when the
+        worst of the three relative errors has not halved in :data:`STALL_ITERATIONS`.
 
-        With ``settle``, once the relative gap is below :data:`SETTLED_GAP`, a
-        curtailment or device column whose slack is below :data:`SETTLED_RATIO`
-        times its bound's dual (it is heading for that bound) is fixed there and
-        leaves the Newton systems; most columns settle, so later iterations pass
-        over a fraction of the data. A settled column's reduced cost is checked at
-        the end; if one has the wrong sign, or the settled iterations break down,
-        the gamma is solved again with every column.
+        With ``settle``, once the relative gap is below :data:`SETTLED_GAP` and the
+        dual residual below :data:`SETTLED_DUAL`, a curtailment or device column
+        whose slack is below :data:`SETTLED_RATIO` times its bound's dual (it is
+        heading for that bound) is fixed there and leaves the Newton systems; most
+        columns settle, so later iterations pass over a fraction of the data. A
+        settled column's reduced cost is checked at the end; if one has the wrong
+        sign, or the settled iterations break down, the gamma is solved again with
+        every column, from the same start.
         """
         q = self.q_base + gamma * self.q_gamma
+        anchored = self._anchored_start(gamma) if self.anchored else None
+        if anchored is not None:
+            try:
+                return self._solve_from(q, gamma, settle, anchored)
+            except SolverError as exc:
+                logger.warning("ipm.anchored_start_failed", extra={"gamma": gamma, "why": str(exc)})
+        return self._solve_from(q, gamma, settle, self._cold_start(q))
+
+    def _solve_from(self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint) -> PrimalDual:
+        """The iterations from ``start``, settling if ``settle``; again with every column if settling went wrong."""
         try:
             with np.errstate(all="ignore"):  # a breakdown is reported as such, not as numpy's warnings
-                point = self._iterate(q, gamma, settle)
+                point = self._iterate(q, gamma, settle, start)
         except SolverError as exc:
             if not settle:
                 raise
             point = SettledWrongly(np.inf, str(exc))  # the settled system may have no interior left
         if isinstance(point, SettledWrongly):  # solve again with every column in the systems
             logger.warning("ipm.settled_wrongly", extra={"gamma": gamma, "reduced_cost": point.by, "why": point.why})
-            point = self._iterate(q, gamma, settle=False)
-        if isinstance(point, SettledWrongly):  # cannot happen: nothing settles
-            raise SolverError(f"the interior-point method settled a column with settling off for gamma={gamma}")
+            with np.errstate(all="ignore"):
+                point = self._iterate(q, gamma, False, start)
+        if not isinstance(point, PrimalDual):  # cannot happen: nothing settles, no gap to stop at
+            raise SolverError(f"the interior-point method stopped short of the optimum for gamma={gamma}")
         return point
 
-    def _iterate(self, q: FloatArray, gamma: float, settle: bool) -> PrimalDual | SettledWrongly:
-        """The iterations from the cold start, settling columns if ``settle``."""
-        x, lam, zl, zu, sl, su = self._start(q)
+    def _iterate(
+        self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float = 0.0
+    ) -> PrimalDual | SettledWrongly | InteriorPoint:
+        """The iterations from ``start`` (left as it is), settling columns if ``settle``.
+
+        With ``until_gap`` (and no settling), the first iterate whose relative gap is below it.
+        """
+        x, lam, zl, zu, sl, su = (a.copy() for a in (start.x, start.lam, start.zl, start.zu, start.sl, start.su))
         columns = _Columns.every(self, q)
         n_bounds = max(int(np.count_nonzero(zl) + np.count_nonzero(zu)), 1)
         b_norm = 1.0 + float(np.abs(self.b).max(initial=0.0))
-        dt, n_dev, n_time = self.dt, self.n_devices, self.n_time
-        gap = np.inf
+        gap, dual_error = np.inf, np.inf
+        best, best_at = np.inf, 0
         for iteration in range(1, self.max_iter + 1):
-            if settle and gap < SETTLED_GAP and iteration % SETTLED_EVERY == 0:
+            if settle and gap < SETTLED_GAP and dual_error < SETTLED_DUAL and iteration % SETTLED_EVERY == 0:
                 settling = columns.settling(zl, zu, sl, su)
                 if settling is not None:
                     kept, gone, value = settling
                     columns = columns.without(kept, gone, value)
                     x, zl, zu, sl, su = (np.take(a, kept) for a in (x, zl, zu, sl, su))
                     n_bounds = max(int(np.count_nonzero(zl) + np.count_nonzero(zu)), 1)
-            rows = columns.rows
-            structure = (rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef, dt, n_dev, n_time)
-            r_p, r_d, largest, complementarity, objective = kernels.residuals(
-                x, lam, zl, zu, sl, su, columns.q, columns.quad, columns.b, *structure
-            )
+            r_p, r_d, largest, complementarity, objective = columns.residuals(x, lam, zl, zu, sl, su)
             gap = complementarity / (1.0 + abs(objective))
-            if not np.isfinite(gap):
+            primal_error = np.abs(r_p).max(initial=0.0) / b_norm
+            dual_error = np.abs(r_d).max(initial=0.0) / (1.0 + largest)
+            worst = max(gap, primal_error, dual_error)
+            if not np.isfinite(worst):
                 raise SolverError(f"the interior-point method broke down (non-finite point) for gamma={gamma}")
-            if (
-                np.abs(r_p).max(initial=0.0) <= self.tolerance * b_norm
-                and np.abs(r_d).max(initial=0.0) <= self.tolerance * (1.0 + largest)
-                and gap <= self.tolerance
-            ):
+            if gap <= until_gap:
+                return InteriorPoint(x, lam, zl, zu, sl, su, complementarity / n_bounds, iteration - 1)
+            if worst <= self.tolerance:
                 return columns.finish(x, lam, largest, iteration - 1)
-            mu = complementarity / n_bounds
-            # REGULARIZATION keeps H away from 0 for variables inside their bounds at zero reduced cost
-            # (interchangeable devices, partly used steps); residuals stay exact, so the limit is the same.
-            system = _NewtonSystem.build(self, columns, zl, zu, sl, su, r_d, r_p)
-            affine = system.direction(0.0, NO_STEP, NO_STEP, NO_STEP)
-            alpha = min(1.0, affine.largest_step)
-            mu_aff = affine.complementarity_after(alpha) / n_bounds
-            target = (mu_aff / mu) ** 3 * mu if mu > 0 else 0.0
-            step = system.direction(target, affine.dx, affine.dzl, affine.dzu)
-            alpha = min(1.0, STEP_TO_BOUNDARY * step.largest_step)
-            kernels.take_step(alpha, x, sl, su, zl, zu, step.dx, step.dzl, step.dzu)
-            lam = lam + alpha * step.d_lam
+            if worst < 0.5 * best:
+                best, best_at = worst, iteration
+            elif iteration - best_at >= STALL_ITERATIONS:
+                raise SolverError(
+                    f"the interior-point method made no progress for gamma={gamma}: the worst of its relative gap "
+                    f"and residuals has not halved in {STALL_ITERATIONS} iterations (now {worst:.1e})"
+                )
+            lam = self._newton_step(columns, x, lam, zl, zu, sl, su, r_d, r_p, complementarity / n_bounds, n_bounds)
         raise SolverError(f"the interior-point method did not converge in {self.max_iter} iterations for gamma={gamma}")
+
+    def _newton_step(
+        self, columns: "_Columns", x: FloatArray, lam: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray,
+        su: FloatArray, r_d: FloatArray, r_p: FloatArray, mu: float, n_bounds: int,
+    ) -> FloatArray:  # fmt: skip
+        """One Mehrotra predictor-corrector step: ``x``, slacks and bound duals updated in place; returns ``lambda``.
+
+        The corrector aims at ``sigma mu`` with ``sigma = (mu_aff / mu)^3``, ``mu_aff``
+        the complementarity per bound after the predictor's longest step.
+        """
+        # REGULARIZATION keeps H away from 0 for variables inside their bounds at zero reduced cost
+        # (interchangeable devices, partly used steps); residuals stay exact, so the limit is the same.
+        system = _NewtonSystem.build(self, columns, zl, zu, sl, su, r_d, r_p)
+        affine = system.direction(0.0, NO_STEP, NO_STEP, NO_STEP)
+        alpha = min(1.0, affine.largest_step)
+        mu_aff = affine.complementarity_after(alpha) / n_bounds
+        target = (mu_aff / mu) ** 3 * mu if mu > 0 else 0.0
+        step = system.direction(target, affine.dx, affine.dzl, affine.dzu)
+        alpha = min(1.0, STEP_TO_BOUNDARY * step.largest_step)
+        kernels.take_step(alpha, x, sl, su, zl, zu, step.dx, step.dzl, step.dzu)
+        return lam + alpha * step.d_lam
 
     def _unscaled(self, x: FloatArray, lam: FloatArray, iterations: int, settled: int) -> PrimalDual:
         """The point in the QP's own columns and rows and units, fixed devices put back.
@@ -441,6 +572,14 @@ class _Columns:
         none = np.zeros(0, dtype=np.int64)
         return cls(method, np.arange(method.n_cols), q, method.quad, method.b, method.rows, method.device_start, q,
                    none, np.zeros(0), np.zeros(0, dtype=bool))  # fmt: skip
+
+    def residuals(
+        self, x: FloatArray, lam: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray
+    ) -> tuple[FloatArray, FloatArray, float, float, float]:
+        """:func:`BRTP.ipm_kernels.residuals` here: ``r_p``, ``r_d``, the largest term, ``sum s z``, the objective."""
+        rows, method = self.rows, self.method
+        return kernels.residuals(x, lam, zl, zu, sl, su, self.q, self.quad, self.b, rows.erow, rows.brow, rows.bcoef,
+                                 rows.lrow, rows.lcoef, method.dt, method.n_devices, method.n_time)  # fmt: skip
 
     def settling(
         self, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray

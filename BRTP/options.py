@@ -60,6 +60,10 @@ class BrtpOptions:
         method's compiled passes release the GIL; a PIQP fallback runs one at a
         time). 1 in the service, whose workers are already one process per core;
         ``brtp run`` uses one per core.
+    anchored_starts
+        The interior-point method starts each gamma from a partly solved anchor
+        (``docs/solver.md``); ``False`` starts every gamma cold, the baseline
+        ``bench/solver_scale.py`` measures the anchors against.
     """
 
     energy_cost_eur_per_kw2h: float = 0.03
@@ -71,3 +75,4 @@ class BrtpOptions:
     eps_gap_rel: float = 1e-11
     max_iter: int = 250
     threads: int = 1
+    anchored_starts: bool = True

@@ -115,12 +115,12 @@ class SchurIpmRun:
 
     name = "schur-ipm"
 
-    def __init__(self, problem: PricingProblem, qp: QpMatrices) -> None:
-        self.method = SlotSchurIpm(problem, qp)
+    def __init__(self, problem: PricingProblem, qp: QpMatrices, anchored: bool) -> None:
+        self.method = SlotSchurIpm(problem, qp, anchored=anchored)
         self.qp = qp
 
     def answer(self, gamma: float) -> Answer:
-        """Solve from the method's cold start (the same point whatever was solved before)."""
+        """Solve from the method's start for ``gamma`` (the same point whatever was solved before)."""
         started = time.perf_counter()
         point = self.method.solve(gamma)
         n_eq = self.qp.a_eq.shape[0]
@@ -146,7 +146,8 @@ class CertifiedSolver:
     this QP can be infeasible.)
 
     Safe to call from several threads: the interior-point method keeps no state
-    between solves; PIQP (one solver object, updated per gamma) runs one at a time.
+    between solves but its anchors (computed once, under a lock); PIQP (one
+    solver object, updated per gamma) runs one at a time.
     """
 
     def __init__(self, problem: PricingProblem, options: BrtpOptions) -> None:
@@ -160,7 +161,11 @@ class CertifiedSolver:
     def _answer(self, name: str, gamma: float) -> Answer:
         with self._setting_up:
             if name not in self._runs:
-                fresh = SchurIpmRun(self.problem, self.qp) if name == "schur-ipm" else PiqpRun(self.qp, self.options)
+                fresh = (
+                    SchurIpmRun(self.problem, self.qp, self.options.anchored_starts)
+                    if name == "schur-ipm"
+                    else PiqpRun(self.qp, self.options)
+                )
                 self._runs[name] = fresh
             run = self._runs[name]
         if isinstance(run, PiqpRun):

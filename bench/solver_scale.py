@@ -6,7 +6,9 @@ values from 0 to 2, prints per size, each figure from its own fresh process
 (so peak memory is that method's):
 
 - the certified solve of the new path (``BrtpOptions()``: interior point, PIQP
-  fallback) on one thread and with one thread per core, and its iterations;
+  fallback) on one thread and with one thread per core, and its iterations
+  (the anchor's included); the same on one thread with every gamma started
+  cold (``anchored_starts=False``, the path before anchors), and its iterations;
 - PIQP with its default settings on the same assembled matrices (the
   baseline), its iterations, how many gammas it ran and solved; it starts no
   new gamma after ``--piqp-budget`` seconds (at 30 000 prosumers one gamma
@@ -17,8 +19,9 @@ values from 0 to 2, prints per size, each figure from its own fresh process
 
 ``--parquet N`` then runs N prosumers from the tidy Parquet input (written by
 ``BRTP.data.package.write_package``, read back with ``load_dataset``, as
-``brtp run`` does) through the new path with one thread per core, and prints
-the load time, solve time, iterations and peak memory.
+``brtp run`` does) through the new path with one thread per core, cold
+starts and then anchored ones, and prints the load time, solve time,
+iterations and peak memory of each.
 
     python -m bench.solver_scale [--sizes 3000 10000 30000] [--parquet 100000]
 """
@@ -57,6 +60,19 @@ def problem_of(size: int) -> PricingProblem:
     return PricingProblem(portfolio, request, 0.2)
 
 
+class AnchorIterations(logging.Handler):
+    """Sums the iterations the interior-point method spent on its anchors (``ipm.anchored`` records)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.iterations = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Add ``record``'s iterations if it is an anchor's."""
+        if record.msg == "ipm.anchored":
+            self.iterations += getattr(record, "iterations", None) or 0
+
+
 class WarningCounter(logging.Handler):
     """Counts the log records of one event (the gammas the interior-point method had to solve again)."""
 
@@ -69,19 +85,28 @@ class WarningCounter(logging.Handler):
         self.count += record.msg == self.event
 
 
-def new_path(size: int, threads: int) -> Figures:
+def counting() -> tuple[WarningCounter, AnchorIterations]:
+    """Handlers on the interior-point method's log: gammas solved again with every column, anchors' iterations."""
+    resolved, anchors = WarningCounter("ipm.settled_wrongly"), AnchorIterations()
+    method_log = logging.getLogger("BRTP.interior_point")
+    method_log.addHandler(resolved)
+    method_log.addHandler(anchors)
+    method_log.setLevel(logging.INFO)
+    return resolved, anchors
+
+
+def new_path(size: int, threads: int, anchored: bool = True) -> Figures:
     """The certified interior-point path, ``threads`` gammas at a time (compiled code warmed up first)."""
     problem = problem_of(size)
     solve_gammas(problem_of(30), [1.0])  # Numba's compiled passes loaded (or compiled) outside the timing
-    resolved = WarningCounter("ipm.settled_wrongly")
-    logging.getLogger("BRTP.interior_point").addHandler(resolved)
+    resolved, anchors = counting()
     started = time.perf_counter()
-    outcomes, _ = solve_gammas(problem, GAMMAS, BrtpOptions(threads=threads))
+    outcomes, _ = solve_gammas(problem, GAMMAS, BrtpOptions(threads=threads, anchored_starts=anchored))
     seconds = time.perf_counter() - started
     return {
         "resolved": resolved.count,
         "seconds": seconds,
-        "iterations": sum(o.solution.iterations for o in outcomes),
+        "iterations": anchors.iterations + sum(o.solution.iterations for o in outcomes),
         "by": sorted({o.solution.solver for o in outcomes}),
         "objective": [o.solution.objective for o in outcomes],
         "load": [list(o.kpis.final_load_kw) for o in outcomes],
@@ -125,22 +150,22 @@ def piqp_defaults(size: int, budget: float) -> Figures:
     }
 
 
-def from_parquet(size: int, folder: str) -> Figures:
+def from_parquet(size: int, folder: str, anchored: bool) -> Figures:
     """``size`` prosumers read back from a tidy Parquet package, then solved with one thread per core."""
     started = time.perf_counter()
     portfolio, request = load_dataset(Path(folder)).job(REQUEST)  # as brtp run: the tables go once the job is cut
     load_seconds = time.perf_counter() - started
     solve_gammas(problem_of(30), [1.0])  # compiled passes loaded outside the timing
-    resolved = WarningCounter("ipm.settled_wrongly")
-    logging.getLogger("BRTP.interior_point").addHandler(resolved)
+    resolved, anchors = counting()
     started = time.perf_counter()
-    outcomes, _ = solve_gammas(PricingProblem(portfolio, request, 0.2), GAMMAS, BrtpOptions(threads=CORES))
+    options = BrtpOptions(threads=CORES, anchored_starts=anchored)
+    outcomes, _ = solve_gammas(PricingProblem(portfolio, request, 0.2), GAMMAS, options)
     return {
         "resolved": resolved.count,
         "users": portfolio.n_users,
         "load_seconds": load_seconds,
         "seconds": time.perf_counter() - started,
-        "iterations": sum(o.solution.iterations for o in outcomes),
+        "iterations": anchors.iterations + sum(o.solution.iterations for o in outcomes),
         "by": sorted({o.solution.solver for o in outcomes}),
         "peak_mb": peak_memory_mb(),
     }
@@ -190,21 +215,27 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {CORES} cores, Python {platform.python_version()}, "
           f"PIQP {piqp.__version__}; T = 24, {len(GAMMAS)} gammas; times in s, memory in MB")  # fmt: skip
     header = (
-        f"{'prosumers':>9} {'new 1t':>7} {'new ' + str(CORES) + 't':>7} {'iters':>6} {'PIQP':>7} {'iters':>6} "
+        f"{'prosumers':>9} {'cold 1t':>7} {'iters':>6} {'new 1t':>7} {'new ' + str(CORES) + 't':>7} {'iters':>6} "
+        f"{'PIQP':>7} {'iters':>6} "
         f"{'PIQP ran/ok':>11} {'ratio 1t':>8} {'ratio':>6} {'dev obj':>8} {'dev L':>8} {'MB new':>7} {'MB PIQP':>7}"
     )
     print(header)
     for size in args.sizes:
+        cold = in_fresh_process(new_path, size, 1, False)
         single = in_fresh_process(new_path, size, 1)
         threaded = in_fresh_process(new_path, size, CORES)
+        ours = (
+            f"{size:>9} {cold['seconds']:>7.2f} {cold['iterations']:>6} {single['seconds']:>7.2f} "
+            f"{threaded['seconds']:>7.2f} {single['iterations']:>6}"
+        )
         started = time.perf_counter()
         try:
             baseline = in_fresh_process(piqp_defaults, size, args.piqp_budget)
         except RuntimeError as crash:  # PIQP has crashed (SIGSEGV) on 30 000 prosumers: say so, keep ours
             print(
-                f"{size:>9} {single['seconds']:>7.2f} {threaded['seconds']:>7.2f} {single['iterations']:>6}  "
-                f"PIQP: {crash} after {time.perf_counter() - started:.0f} s; new path peak {single['peak_mb']:.0f} MB, "
-                f"solved by {', '.join(single['by'])}; re-solved with every column: {single['resolved']}",
+                f"{ours}  PIQP: {crash} after {time.perf_counter() - started:.0f} s; "
+                f"new path peak {single['peak_mb']:.0f} MB, solved by {', '.join(single['by'])}; "
+                f"re-solved with every column: {single['resolved']}",
                 flush=True,
             )
             continue
@@ -213,8 +244,7 @@ def main() -> None:
         solved = sum(t is not None for t in baseline["objective"])
         piqp_per_gamma = baseline["seconds"] / ran
         print(
-            f"{size:>9} {single['seconds']:>7.2f} {threaded['seconds']:>7.2f} {single['iterations']:>6} "
-            f"{baseline['seconds']:>7.2f} {baseline['iterations']:>6} {f'{ran}/{solved}/{len(GAMMAS)}':>11} "
+            f"{ours} {baseline['seconds']:>7.2f} {baseline['iterations']:>6} {f'{ran}/{solved}/{len(GAMMAS)}':>11} "
             f"{piqp_per_gamma * len(GAMMAS) / single['seconds']:>8.2f} "
             f"{piqp_per_gamma * len(GAMMAS) / threaded['seconds']:>6.2f} "
             f"{dev_objective:>8} {dev_load:>8} {single['peak_mb']:>7.0f} {baseline['peak_mb']:>7.0f}"
@@ -226,14 +256,16 @@ def main() -> None:
             started = time.perf_counter()
             write_package(synthetic_dataset(args.parquet, seed=args.parquet), Path(folder), "parquet")
             written = time.perf_counter() - started
-            row = in_fresh_process(from_parquet, args.parquet, folder)
-        print(
-            f"\n{row['users']} prosumers from tidy Parquet ({written:.1f} s to generate and write): "
-            f"load {row['load_seconds']:.1f} s, solve {len(GAMMAS)} gammas on {CORES} threads {row['seconds']:.1f} s "
-            f"({row['iterations']} iterations, solved by {', '.join(row['by'])}, re-solved with every column: "
-            f"{row['resolved']}), peak memory {row['peak_mb']:.0f} MB",
-            flush=True,
-        )
+            rows = {warm: in_fresh_process(from_parquet, args.parquet, folder, warm) for warm in (False, True)}
+        for anchored, row in rows.items():
+            print(
+                f"\n{row['users']} prosumers from tidy Parquet ({written:.1f} s to generate and write), "
+                f"{'anchored starts' if anchored else 'cold starts (baseline)'}: load {row['load_seconds']:.1f} s, "
+                f"solve {len(GAMMAS)} gammas on {CORES} threads {row['seconds']:.1f} s "
+                f"({row['iterations']} iterations, solved by {', '.join(row['by'])}, "
+                f"re-solved with every column: {row['resolved']}), peak memory {row['peak_mb']:.0f} MB",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
