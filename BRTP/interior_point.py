@@ -74,6 +74,8 @@ REGULARIZATION = 1e-9
 FIXED_TOLERANCE = 1e-9
 #: Columns that have settled on a bound leave the Newton systems once the relative gap is below this.
 SETTLED_GAP = 3e-2
+#: ... and the dual residual, relative to the gradient's largest term, is below this.
+SETTLED_DUAL = 1e-2
 #: A column settles on a bound when its slack is below this fraction of the bound's dual.
 SETTLED_RATIO = 0.1
 #: ... looked for every this many iterations, and taken out only if at least this share of the columns goes.
@@ -82,8 +84,6 @@ SETTLED_EVERY, SETTLED_SHARE = 2, 0.05
 ENERGY_TOLERANCE = 1e-12
 #: A settled column's reduced cost may have the wrong sign by this much, relative (else the gamma is solved again).
 SETTLED_DUAL_TOLERANCE = 1e-9
-#: ... and the dual residual, relative to the gradient's largest term, is below this.
-SETTLED_DUAL = 1e-2
 #: A solve gives up when its worst relative error has not halved in this many iterations.
 STALL_ITERATIONS = 30
 #: The anchor is the iterate of a solve at the anchor's gamma once its relative gap is below this.

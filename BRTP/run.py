@@ -12,7 +12,7 @@ from BRTP.kpis import GammaOutcome, compute_outcome
 from BRTP.options import BrtpOptions
 from BRTP.problem import PricingProblem
 from BRTP.result import BrtpResult, Timings
-from BRTP.solve import make_solver
+from BRTP.solve import GammaSolver, make_solver
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def solve_gammas(
     gammas: Sequence[float],
     options: BrtpOptions | None = None,
     on_outcome: Callable[[GammaOutcome], None] | None = None,
+    solver: GammaSolver | None = None,
 ) -> tuple[list[GammaOutcome], Timings]:
     """Solve ``problem`` for exactly ``gammas`` (no gamma 0 added), set up once.
 
@@ -50,11 +51,15 @@ def solve_gammas(
     :func:`run_brtp` is the whole job in one process. ``on_outcome`` receives
     each gamma's outcome, in the order of ``gammas``, as soon as it and those
     before it are known. With ``options.threads > 1`` that many gammas are
-    solved at once (each solver serialises what it cannot share).
+    solved at once (each solver serialises what it cannot share). ``solver``:
+    one :func:`~BRTP.solve.make_solver` already made for ``problem`` and
+    ``options`` (a worker keeps its job's, so the assembled QP and the
+    interior-point method's anchors serve the job's next tasks); made here if
+    ``None``.
     """
     options = options or BrtpOptions()
     started = time.perf_counter()
-    solver = make_solver(problem, options)
+    solver = solver if solver is not None else make_solver(problem, options)
     build_seconds = time.perf_counter() - started
 
     def solved(gamma: float) -> tuple[GammaOutcome, float]:

@@ -5,7 +5,8 @@
    workspace. Bad data ends the job FAILURE here, with the parser's message.
 2. :func:`plan_chunks` splits the gammas into solve tasks (decided here only);
    :func:`solve_chunk` (one task per chunk, on any worker) loads the parsed
-   job, sets the QP up once, solves its gammas and stores each one's KPIs and
+   job, sets the QP up once (a worker keeps it, with the solver's anchors, for
+   the job's next task there), solves its gammas and stores each one's KPIs and
    the job's progress. A revoked job stops after the current gamma. It says
    whether every gamma of the job is now stored: the task that sees so sends
    the assembly (a redelivered task may send it twice; the second does nothing).
@@ -18,6 +19,7 @@ redelivered task finds the job's state and the stored gammas and does no harm.
 :func:`guarded` is the task boundary every step runs inside.
 """
 
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,6 +27,7 @@ from typing import TypeVar
 
 import redis
 import structlog
+from cachetools import LRUCache
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError
 
@@ -41,6 +44,7 @@ from BRTP import (
     solve_gammas,
 )
 from BRTP.data.serialize import dataset_from_bytes, job_from_bytes, job_to_bytes
+from BRTP.solve import GammaSolver, make_solver
 from swagger_server.core.central_db import CentralDbUnavailable
 from swagger_server.core.data_sources import DataSource
 from swagger_server.core.errors import DataSourceError
@@ -53,6 +57,13 @@ T = TypeVar("T")
 
 #: Errors of Redis or the broker that a retry of the task may get past: re-raised, never stored on the job.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError, OperationalError)
+
+
+#: The solver of the job this worker process solved last (its problem, assembled QP and the interior-point method's
+#: anchors), for the job's next task here: a one-gamma task would otherwise set up the QP and compute an anchor
+#: for its one gamma. A lock, as a worker may run its tasks in threads.
+_solvers: LRUCache[str, tuple[PricingProblem, GammaSolver]] = LRUCache(maxsize=1)
+_solver_lock = threading.Lock()
 
 
 class JobCancelled(Exception):
@@ -169,9 +180,7 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
     data = workspace.load_input(job_id)
     if not todo or data is None:
         return data is not None and len(workspace.done(job_id)) == len(gammas)
-    portfolio, flex_request = job_from_bytes(data)
-    request = store.get(job_id, with_result=False).request
-    problem = PricingProblem(portfolio, flex_request, request.profit_margin)
+    problem, solver = _job_solver(job_id, store, data)
     pending = iter(todo)
 
     def keep(outcome: GammaOutcome) -> None:
@@ -181,7 +190,7 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
         if not store.set_progress(job_id, done / len(gammas)):
             raise JobCancelled(job_id)
 
-    _, timings = solve_gammas(problem, [gammas[i] for i in todo], BrtpOptions(), on_outcome=keep)
+    _, timings = solve_gammas(problem, [gammas[i] for i in todo], BrtpOptions(), on_outcome=keep, solver=solver)
     logger.info(
         "solve.done",
         job_id=job_id,
@@ -191,7 +200,29 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
         solve_seconds=round(timings.solve, 4),
         kpi_seconds=round(timings.kpis, 4),
     )
-    return len(workspace.done(job_id)) == len(gammas)
+    finished = len(workspace.done(job_id)) == len(gammas)
+    if finished:
+        with _solver_lock:
+            _solvers.pop(job_id, None)
+    return finished
+
+
+def _job_solver(job_id: str, store: JobStore, data: bytes) -> tuple[PricingProblem, GammaSolver]:
+    """The job's problem and solver: this process's from the job's previous task here, else made from ``data``.
+
+    One job at a time (the last one's goes when another's task comes, or when its last gamma is stored), so a
+    worker holds at most one job's assembled QP and anchors between tasks.
+    """
+    with _solver_lock:
+        kept = _solvers.get(job_id)
+    if kept is None:
+        portfolio, flex_request = job_from_bytes(data)
+        request = store.get(job_id, with_result=False).request
+        problem = PricingProblem(portfolio, flex_request, request.profit_margin)
+        kept = (problem, make_solver(problem, BrtpOptions()))
+        with _solver_lock:
+            _solvers[job_id] = kept
+    return kept
 
 
 def assemble_job(job_id: str, store: JobStore, workspace: JobWorkspace) -> bool:

@@ -95,6 +95,36 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
     assert store.get(job_id) == first
 
 
+def test_a_workers_next_task_of_a_job_reuses_its_solver_and_gives_the_numbers_of_a_fresh_one(
+    redis_url: str, service_sample_dir, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    """One-gamma tasks of one job in one worker process: the QP is set up and the anchor computed by the first task
+    only, the stored KPIs are those of each gamma solved by a fresh process, and the solver goes with the job's last
+    gamma."""
+    from BRTP import BrtpOptions, PricingProblem, solve_gammas
+    from BRTP.data.serialize import job_from_bytes
+    from workers import job_steps
+
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    job_id = new_job(store, gamma_values=[0.5, 1.0, 2.0])
+    gammas = prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
+    assert gammas is not None
+    with caplog.at_level("INFO", logger="BRTP.interior_point"):
+        for index in range(len(gammas)):
+            solve_chunk(job_id, [index], store, workspace, "test")
+            assert (job_id in job_steps._solvers) is (index < len(gammas) - 1)
+    assert [r.gamma for r in caplog.records if r.msg == "ipm.anchored"] == [1.0]  # type: ignore[attr-defined]
+    data = workspace.load_input(job_id)
+    assert data is not None
+    portfolio, flex_request = job_from_bytes(data)
+    problem = PricingProblem(portfolio, flex_request, store.get(job_id).request.profit_margin)
+    stored = workspace.results(job_id)
+    for index, gamma in enumerate(gammas):
+        [fresh], _ = solve_gammas(problem, [gamma], BrtpOptions())
+        assert (stored[index]["flex_q"], stored[index]["auw"]) == (fresh.kpis.flex_q, fresh.kpis.auw), gamma
+
+
 @pytest.fixture
 def worker_resources(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``workers.resources`` made anew for this test's Redis (and forgotten after it)."""
@@ -141,14 +171,14 @@ def test_a_cancel_stops_a_chunk_after_the_gamma_being_solved(redis_url: str, ser
     prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
     solved: list[float] = []
 
-    def cancelled_during_the_first(problem, gammas, options, on_outcome):  # type: ignore[no-untyped-def]
+    def cancelled_during_the_first(problem, gammas, options, on_outcome, solver):  # type: ignore[no-untyped-def]
         def outcome(result):  # type: ignore[no-untyped-def]
             solved.append(result.kpis.gamma)
             if len(solved) == 1:
                 store.revoke(job_id)  # the DELETE, arriving while this gamma was being solved
             on_outcome(result)
 
-        return brtp_run.solve_gammas(problem, gammas, options, on_outcome=outcome)
+        return brtp_run.solve_gammas(problem, gammas, options, on_outcome=outcome, solver=solver)
 
     monkeypatch.setattr("workers.job_steps.solve_gammas", cancelled_during_the_first)
     outcome = guarded(job_id, store, "solving", 60, lambda: solve_chunk(job_id, [0, 1, 2, 3, 4], store, workspace, "t"))
