@@ -351,7 +351,7 @@ class SlotSchurIpm:
         return point
 
     def _iterate(
-        self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float = 0.0
+        self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float | None = None
     ) -> PrimalDual | SettledWrongly | InteriorPoint:
         """The iterations from ``start`` (left as it is), settling columns if ``settle``.
 
@@ -378,7 +378,7 @@ class SlotSchurIpm:
             worst = max(gap, primal_error, dual_error)
             if not np.isfinite(worst):
                 raise SolverError(f"the interior-point method broke down (non-finite point) for gamma={gamma}")
-            if gap <= until_gap:
+            if until_gap is not None and gap <= until_gap:  # a problem without bounds has gap 0 from the start
                 return InteriorPoint(x, lam, zl, zu, sl, su, complementarity / n_bounds, iteration - 1)
             if worst <= self.tolerance:
                 return columns.finish(x, lam, largest, iteration - 1)
