@@ -124,8 +124,7 @@ class InteriorPoint:
     """A strictly interior iterate over every one of the method's columns (scaled units).
 
     ``x``, ``lam`` (row duals), bound duals ``zl``, ``zu`` and slacks ``sl``, ``su``
-    (``z = 0``, ``s = 1`` for a bound a column does not have); ``mu``: the
-    complementarity per bound; ``iterations``: how many it took to get there.
+    (``z = 0``, ``s = 1`` for a bound a column does not have).
     """
 
     x: FloatArray
@@ -134,6 +133,17 @@ class InteriorPoint:
     zu: FloatArray
     sl: FloatArray
     su: FloatArray
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The iterate every gamma of one rung starts from.
+
+    ``point`` over every column, its complementarity per bound ``mu``, and the
+    ``iterations`` it took from the cold start.
+    """
+
+    point: InteriorPoint
     mu: float
     iterations: int
 
@@ -164,7 +174,7 @@ class SlotSchurIpm:
         self.tolerance = tolerance
         self.max_iter = max_iter
         self.anchored = anchored
-        self._anchors: dict[float, InteriorPoint | None] = {}
+        self._anchors: dict[float, Anchor | None] = {}
         self._anchoring = threading.Lock()
         portfolio = problem.portfolio
         n_time, n_devices, dt = portfolio.n_slots, portfolio.devices.count, portfolio.dt
@@ -259,9 +269,9 @@ class SlotSchurIpm:
         mu = max(1.0, float(np.abs(q).max(initial=0.0)))
         zl = np.where(has_l, mu / sl, 0.0)
         zu = np.where(has_u, mu / su, 0.0)
-        return InteriorPoint(x, np.zeros(self.n_rows), zl, zu, sl, su, mu, 0)
+        return InteriorPoint(x, np.zeros(self.n_rows), zl, zu, sl, su)
 
-    def _anchor(self, gamma: float) -> InteriorPoint | None:
+    def _anchor(self, gamma: float) -> Anchor | None:
         """The anchor at ``gamma``: the iterate from the cold start once the relative gap is below :data:`ANCHOR_GAP`.
 
         Computed once per problem and anchor gamma (threads wait for the first);
@@ -276,7 +286,7 @@ class SlotSchurIpm:
                         reached = self._iterate(q, gamma, False, self._cold_start(q), until_gap=ANCHOR_GAP)
                 except SolverError:  # no anchor: solves start cold
                     reached = None
-                anchor = reached if isinstance(reached, InteriorPoint) else None
+                anchor = reached if isinstance(reached, Anchor) else None
                 self._anchors[gamma] = anchor
                 logger.info(
                     "ipm.anchored",
@@ -295,16 +305,16 @@ class SlotSchurIpm:
         anchor = self._anchor(anchor_gamma(gamma))
         if anchor is None:
             return None
+        point, floor = anchor.point, ANCHOR_SHIFT * anchor.mu
         lower, upper, has_l, has_u = self.lower, self.upper, self.has_l, self.has_u
         room = ANCHOR_SHIFT * np.where(has_l & has_u, upper - lower, 1.0)  # every box has positive width
-        x = np.where(has_l, np.maximum(anchor.x, lower + room), anchor.x)
+        x = np.where(has_l, np.maximum(point.x, lower + room), point.x)
         x = np.where(has_u, np.minimum(x, upper - room), x)
         sl = np.where(has_l, x - lower, 1.0)
         su = np.where(has_u, upper - x, 1.0)
-        floor = ANCHOR_SHIFT * anchor.mu
-        zl = np.where(has_l, np.maximum(anchor.zl, floor / sl), 0.0)
-        zu = np.where(has_u, np.maximum(anchor.zu, floor / su), 0.0)
-        return InteriorPoint(x, anchor.lam, zl, zu, sl, su, anchor.mu, 0)
+        zl = np.where(has_l, np.maximum(point.zl, floor / sl), 0.0)
+        zu = np.where(has_u, np.maximum(point.zu, floor / su), 0.0)
+        return InteriorPoint(x, point.lam, zl, zu, sl, su)
 
     def solve(self, gamma: float, settle: bool = True) -> PrimalDual:
         """Solve ``Phi_gamma`` to the tolerance; raises :class:`SolverError` if it does not converge.
@@ -352,10 +362,10 @@ class SlotSchurIpm:
 
     def _iterate(
         self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float | None = None
-    ) -> PrimalDual | SettledWrongly | InteriorPoint:
+    ) -> PrimalDual | SettledWrongly | Anchor:
         """The iterations from ``start`` (left as it is), settling columns if ``settle``.
 
-        With ``until_gap`` (and no settling), the first iterate whose relative gap is below it.
+        With ``until_gap`` (and no settling), the first iterate whose relative gap is below it, as an :class:`Anchor`.
         """
         x, lam, zl, zu, sl, su = (a.copy() for a in (start.x, start.lam, start.zl, start.zu, start.sl, start.su))
         columns = _Columns.every(self, q)
@@ -379,7 +389,7 @@ class SlotSchurIpm:
             if not np.isfinite(worst):
                 raise SolverError(f"the interior-point method broke down (non-finite point) for gamma={gamma}")
             if until_gap is not None and gap <= until_gap:  # a problem without bounds has gap 0 from the start
-                return InteriorPoint(x, lam, zl, zu, sl, su, complementarity / n_bounds, iteration - 1)
+                return Anchor(InteriorPoint(x, lam, zl, zu, sl, su), complementarity / n_bounds, iteration - 1)
             if worst <= self.tolerance:
                 return columns.finish(x, lam, largest, iteration - 1)
             if worst < 0.5 * best:

@@ -177,10 +177,13 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
         return False
     gammas = workspace.gammas(job_id)
     todo = [i for i in indices if i not in workspace.done(job_id)]
-    data = workspace.load_input(job_id)
-    if not todo or data is None:
-        return data is not None and len(workspace.done(job_id)) == len(gammas)
-    problem, solver = _job_solver(job_id, store, data)
+    has_input = workspace.has_input(job_id)
+    if not todo or not has_input:
+        return has_input and len(workspace.done(job_id)) == len(gammas)
+    kept = _job_solver(job_id, store, workspace)
+    if kept is None:  # the working data expired since
+        return False
+    problem, solver = kept
     pending = iter(todo)
 
     def keep(outcome: GammaOutcome) -> None:
@@ -207,8 +210,10 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
     return finished
 
 
-def _job_solver(job_id: str, store: JobStore, data: bytes) -> tuple[PricingProblem, GammaSolver]:
-    """The job's problem and solver: this process's from the job's previous task here, else made from ``data``.
+def _job_solver(job_id: str, store: JobStore, workspace: JobWorkspace) -> tuple[PricingProblem, GammaSolver] | None:
+    """The job's problem and solver: kept from the job's previous task here, else made from its parsed data.
+
+    The data is read only to make them; ``None`` if it has expired.
 
     One job at a time (the last one's goes when another's task comes, or when its last gamma is stored), so a
     worker holds at most one job's assembled QP and anchors between tasks.
@@ -216,6 +221,9 @@ def _job_solver(job_id: str, store: JobStore, data: bytes) -> tuple[PricingProbl
     with _solver_lock:
         kept = _solvers.get(job_id)
     if kept is None:
+        data = workspace.load_input(job_id)
+        if data is None:
+            return None
         portfolio, flex_request = job_from_bytes(data)
         request = store.get(job_id, with_result=False).request
         problem = PricingProblem(portfolio, flex_request, request.profit_margin)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -96,11 +97,11 @@ def test_steps_are_idempotent_when_redelivered(redis_url: str, service_sample_di
 
 
 def test_a_workers_next_task_of_a_job_reuses_its_solver_and_gives_the_numbers_of_a_fresh_one(
-    redis_url: str, service_sample_dir, caplog: pytest.LogCaptureFixture
-) -> None:  # type: ignore[no-untyped-def]
-    """One-gamma tasks of one job in one worker process: the QP is set up and the anchor computed by the first task
-    only, the stored KPIs are those of each gamma solved by a fresh process, and the solver goes with the job's last
-    gamma."""
+    redis_url: str, service_sample_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One-gamma tasks of one job in one worker process: the parsed data is read, the QP set up and the anchor
+    computed by the first task only, the stored KPIs are those of each gamma solved by a fresh process, and the
+    solver goes with the job's last gamma."""
     from BRTP import BrtpOptions, PricingProblem, solve_gammas
     from BRTP.data.serialize import job_from_bytes
     from workers import job_steps
@@ -110,11 +111,20 @@ def test_a_workers_next_task_of_a_job_reuses_its_solver_and_gives_the_numbers_of
     job_id = new_job(store, gamma_values=[0.5, 1.0, 2.0])
     gammas = prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
     assert gammas is not None
+    reads: list[str] = []
+    load_input = workspace.load_input
+
+    def counted(job: str) -> bytes | None:
+        reads.append(job)
+        return load_input(job)
+
+    monkeypatch.setattr(workspace, "load_input", counted)
     with caplog.at_level("INFO", logger="BRTP.interior_point"):
         for index in range(len(gammas)):
             solve_chunk(job_id, [index], store, workspace, "test")
             assert (job_id in job_steps._solvers) is (index < len(gammas) - 1)
     assert [r.gamma for r in caplog.records if r.msg == "ipm.anchored"] == [1.0]  # type: ignore[attr-defined]
+    assert reads == [job_id]
     data = workspace.load_input(job_id)
     assert data is not None
     portfolio, flex_request = job_from_bytes(data)
