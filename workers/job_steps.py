@@ -19,7 +19,6 @@ redelivered task finds the job's state and the stored gammas and does no harm.
 :func:`guarded` is the task boundary every step runs inside.
 """
 
-import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,7 +26,6 @@ from typing import TypeVar
 
 import redis
 import structlog
-from cachetools import LRUCache
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError
 
@@ -44,13 +42,14 @@ from BRTP import (
     solve_gammas,
 )
 from BRTP.data.serialize import dataset_from_bytes, job_from_bytes, job_to_bytes
-from BRTP.solve import GammaSolver, make_solver
+from BRTP.solve import make_solver
 from swagger_server.core.central_db import CentralDbUnavailable
 from swagger_server.core.data_sources import DataSource
 from swagger_server.core.errors import DataSourceError
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobState
 from swagger_server.core.workspace import JobWorkspace
+from workers.solver_cache import JobSolver, KeptSolver
 
 logger = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -59,11 +58,8 @@ T = TypeVar("T")
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 
-#: The solver of the job this worker process solved last (its problem, assembled QP and the interior-point method's
-#: anchors), for the job's next task here: a one-gamma task would otherwise set up the QP and compute an anchor
-#: for its one gamma. A lock, as a worker may run its tasks in threads.
-_solvers: LRUCache[str, tuple[PricingProblem, GammaSolver]] = LRUCache(maxsize=1)
-_solver_lock = threading.Lock()
+#: The problem and solver (assembled QP, interior-point anchors) of the job this worker process solved last.
+kept_solver = KeptSolver()
 
 
 class JobCancelled(Exception):
@@ -205,22 +201,21 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
     )
     finished = len(workspace.done(job_id)) == len(gammas)
     if finished:
-        with _solver_lock:
-            _solvers.pop(job_id, None)
+        kept_solver.drop(job_id)
+    else:
+        kept_solver.keep(job_id, kept)  # its idle time counts from now
     return finished
 
 
-def _job_solver(job_id: str, store: JobStore, workspace: JobWorkspace) -> tuple[PricingProblem, GammaSolver] | None:
+def _job_solver(job_id: str, store: JobStore, workspace: JobWorkspace) -> JobSolver | None:
     """The job's problem and solver: kept from the job's previous task here, else made from its parsed data.
 
-    The data is read only to make them; ``None`` if it has expired.
-
-    One job at a time (the last one's goes when another's task comes, or when its last gamma is stored), so a
-    worker holds at most one job's assembled QP and anchors between tasks.
+    The data is read only to make them; ``None`` if it has expired. Kept for the job's next task
+    (:mod:`workers.solver_cache` says until when).
     """
-    with _solver_lock:
-        kept = _solvers.get(job_id)
+    kept = kept_solver.get(job_id)
     if kept is None:
+        kept_solver.clear()  # another job's QP goes before this one's is made
         data = workspace.load_input(job_id)
         if data is None:
             return None
@@ -228,8 +223,7 @@ def _job_solver(job_id: str, store: JobStore, workspace: JobWorkspace) -> tuple[
         request = store.get(job_id, with_result=False).request
         problem = PricingProblem(portfolio, flex_request, request.profit_margin)
         kept = (problem, make_solver(problem, BrtpOptions()))
-        with _solver_lock:
-            _solvers[job_id] = kept
+        kept_solver.keep(job_id, kept)
     return kept
 
 

@@ -1,6 +1,9 @@
 """The task boundary and the job's three steps, run in-process on a real Redis."""
 
+import gc
+import time
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -122,7 +125,7 @@ def test_a_workers_next_task_of_a_job_reuses_its_solver_and_gives_the_numbers_of
     with caplog.at_level("INFO", logger="BRTP.interior_point"):
         for index in range(len(gammas)):
             solve_chunk(job_id, [index], store, workspace, "test")
-            assert (job_id in job_steps._solvers) is (index < len(gammas) - 1)
+            assert job_steps.kept_solver.holds(job_id) is (index < len(gammas) - 1)
     assert [r.gamma for r in caplog.records if r.msg == "ipm.anchored"] == [1.0]  # type: ignore[attr-defined]
     assert reads == [job_id]
     data = workspace.load_input(job_id)
@@ -133,6 +136,51 @@ def test_a_workers_next_task_of_a_job_reuses_its_solver_and_gives_the_numbers_of
     for index, gamma in enumerate(gammas):
         [fresh], _ = solve_gammas(problem, [gamma], BrtpOptions())
         assert (stored[index]["flex_q"], stored[index]["auw"]) == (fresh.kpis.flex_q, fresh.kpis.auw), gamma
+
+
+def test_a_kept_solver_goes_once_no_task_of_its_job_came_for_its_idle_time(
+    redis_url: str, service_sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that solved some of a job's gammas (the others went to other workers, or the job was cancelled)
+    lets the job's QP and anchors go after the idle time, without any further task; until then it keeps them."""
+    from workers import job_steps
+    from workers.solver_cache import KeptSolver
+
+    kept = KeptSolver(idle_seconds=1.0)
+    monkeypatch.setattr(job_steps, "kept_solver", kept)
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    job_id = new_job(store, gamma_values=[0.5, 1.0])
+    assert prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir)) is not None
+    started = time.monotonic()
+    assert solve_chunk(job_id, [0], store, workspace, "test") is False
+    held = kept.get(job_id)
+    assert held is not None
+    solver = weakref.ref(held[1])
+    del held
+    # Watched through a weak reference only: asking the cache would make it forget by itself.
+    while solver() is not None and time.monotonic() - started < 30:
+        gc.collect()
+        time.sleep(0.05)
+    assert solver() is None
+    assert time.monotonic() - started >= 1.0
+    assert not kept.holds(job_id)
+
+
+def test_a_task_of_another_job_takes_the_kept_solvers_place(redis_url: str, service_sample_dir: Path) -> None:
+    """A worker keeps one job's QP and anchors at a time: the first task of another job lets the first job's go."""
+    from workers import job_steps
+
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    first, second = new_job(store, gamma_values=[0.5, 1.0]), new_job(store, gamma_values=[0.5, 1.0])
+    for job_id in (first, second):
+        assert prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir)) is not None
+    solve_chunk(first, [0], store, workspace, "test")
+    assert job_steps.kept_solver.holds(first)
+    solve_chunk(second, [0], store, workspace, "test")
+    assert job_steps.kept_solver.holds(second) and not job_steps.kept_solver.holds(first)
+    job_steps.kept_solver.clear()
 
 
 @pytest.fixture
