@@ -86,7 +86,8 @@ def test_a_live_worker_s_long_task_is_renewed_and_never_handed_to_a_second(
 ) -> None:
     """One task of every gamma, much longer than a short visibility timeout: heartbeats keep it with its worker."""
     env = chaos_env | {"BROKER_VISIBILITY_TIMEOUT": "5", "WORKER_HEARTBEAT_SECONDS": "1", "GAMMAS_PER_TASK": "100"}
-    job = long_job(n_users=8100, n_gammas=50)  # about 25 s in one task (0.5 s per gamma)
+    # Gamma values from 1 to 1000: six anchors to compute, not one (docs/solver.md), about 16 s in one task.
+    job = long_job(n_users=8100) | {"gamma_values": [0.0] + [round(1000 ** (g / 48), 4) for g in range(49)]}
     with worker(env, tmp_path / "first.log", name="first"), worker(env, tmp_path / "second.log", name="second"):
         job_id = submit(api, **job)
         done = wait_for_state(api, job_id, 180)
