@@ -29,9 +29,15 @@ FAST_SWEEPER = {"SWEEP_INTERVAL_SECONDS": "1", "STALE_JOB_SECONDS": "2"}
 
 
 def lose_every_message(url: str, queue: str) -> int:
-    """Drop the queue and every held message, as a broker that lost its data would; how many were dropped."""
+    """Drop the queue and every held message, as a broker that lost its data would; how many of ``queue``'s went.
+
+    Held messages of every queue go, but only ``queue``'s are counted: the module's Redis is shared, and a worker
+    stopped by an earlier test may have left one of its own queue's held (an entry is ``[message, exchange,
+    routing key]``, the routing key being the queue's name).
+    """
     client = redis.Redis.from_url(url)
-    lost = int(client.llen(queue)) + int(client.hlen(Channel.unacked_key))
+    held = [json.loads(entry) for entry in client.hvals(Channel.unacked_key)]
+    lost = int(client.llen(queue)) + sum(1 for _, _, routing_key in held if routing_key == queue)
     client.delete(queue, Channel.unacked_key, Channel.unacked_index_key)
     return lost
 
