@@ -39,7 +39,7 @@ the anchor's gamma reaches once its relative gap is below :data:`ANCHOR_GAP`
 (one anchor per problem, on a ladder 1, 4, 16, ... chosen by the gamma alone:
 :func:`anchor_gamma`), moved a little inside its bounds. Only the linear costs of
 the request columns change with gamma, so the anchor is already close: at
-10 000 prosumers 11 gammas take 46 + 497 iterations instead of 990. The start
+10 000 prosumers 11 gammas take 41 + 495 iterations instead of 923. The start
 depends on the problem and the gamma only, never on which gammas were solved
 before: where devices are interchangeable the optimum is a face, not a point,
 and KPIs such as ``FLEX_Q`` depend on where in it a solve lands, so a job's
