@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from swagger_server.core.settings import Settings
-from tests.chaos.rig import PrivateRedis, long_job, read, submit, wait_for_state, worker
+from tests.chaos.rig import PrivateRedis, long_job, longest_job, read, submit, wait_for_state, worker
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -86,8 +86,7 @@ def test_a_live_worker_s_long_task_is_renewed_and_never_handed_to_a_second(
 ) -> None:
     """One task of every gamma, much longer than a short visibility timeout: heartbeats keep it with its worker."""
     env = chaos_env | {"BROKER_VISIBILITY_TIMEOUT": "5", "WORKER_HEARTBEAT_SECONDS": "1", "GAMMAS_PER_TASK": "100"}
-    # Gamma values from 1 to 1000: six anchors to compute, not one (docs/solver.md), about 16 s in one task.
-    job = long_job(n_users=8100) | {"gamma_values": [0.0] + [round(1000 ** (g / 48), 4) for g in range(49)]}
+    job = longest_job()  # one task of every gamma, far longer than the visibility timeout
     with worker(env, tmp_path / "first.log", name="first"), worker(env, tmp_path / "second.log", name="second"):
         job_id = submit(api, **job)
         done = wait_for_state(api, job_id, 180)
@@ -104,7 +103,7 @@ def test_sigterm_gives_a_running_task_the_soft_shutdown_timeout_then_puts_it_bac
     """``systemctl stop`` of a worker mid-task: after WORKER_SOFT_SHUTDOWN_TIMEOUT its task goes back to the queue
     at once (not after the visibility timeout), and another worker finishes the job without solving a gamma twice."""
     env = chaos_env | {"WORKER_SOFT_SHUTDOWN_TIMEOUT": "2", "GAMMAS_PER_TASK": "100"}
-    job = long_job(n_users=8100, n_gammas=50)  # one task of every gamma, about 25 s: far longer than 2 s
+    job = longest_job()  # one task of every gamma: far longer than 2 s
     with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
         wait_for_state(api, job_id, 120, running_with_progress)
@@ -125,7 +124,7 @@ def test_a_task_past_its_soft_time_limit_fails_its_job_naming_the_limit(
 ) -> None:
     """TASK_SOFT_TIME_LIMIT stops a task that runs too long; its job fails saying so and the worker goes on."""
     env = chaos_env | {"TASK_SOFT_TIME_LIMIT": "10", "TASK_TIME_LIMIT": "40", "GAMMAS_PER_TASK": "100"}
-    job = long_job(n_users=8100, n_gammas=50)  # one task of every gamma, about 25 s: far longer than 10 s
+    job = longest_job()  # one task of every gamma: far longer than 10 s
     with worker(env, tmp_path / "worker.log"):
         job_id = submit(api, **job)
         done = wait_for_state(api, job_id, 120)
