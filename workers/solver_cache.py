@@ -63,11 +63,6 @@ class KeptSolver:
         with self._lock:
             self._cache.clear()
 
-    def holds(self, job_id: str) -> bool:
-        """True if the job's solver is kept (and not expired)."""
-        with self._lock:
-            return job_id in self._cache
-
     def _expire(self) -> None:
         with self._lock:
             self._cache.expire()
