@@ -35,9 +35,11 @@ the settled system breaks down, the gamma is solved again keeping every column.
 The problem is solved in scaled units (kW per prosumer, euros per prosumer
 and slot), which keeps costs, bounds and duals near 1 whatever the portfolio
 size, and mapped back. Every gamma starts from an *anchor*: the point a solve at
-the anchor's gamma reaches once its relative gap is below :data:`ANCHOR_GAP`
-(one anchor per problem, on a ladder 1, 4, 16, ... chosen by the gamma alone:
-:func:`anchor_gamma`), moved a little inside its bounds. Only the linear costs of
+the anchor's gamma reaches once its relative gap is below a depth of
+:data:`ANCHOR_GAPS` (the anchor's gamma on a ladder 1, 4, 16, ...:
+:func:`anchor_gamma`; the depth shallower the more the costs change from the
+anchor's: :func:`anchor_depth`; both chosen by the gamma alone), moved a little
+inside its bounds. Only the linear costs of
 the request columns change with gamma, so the anchor is already close: at
 10 000 prosumers 11 gammas take 41 + 495 iterations instead of 923. The start
 depends on the problem and the gamma only, never on which gammas were solved
@@ -50,7 +52,7 @@ the previous gamma's answer would break that).
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg as la
@@ -86,8 +88,12 @@ ENERGY_TOLERANCE = 1e-12
 SETTLED_DUAL_TOLERANCE = 1e-9
 #: A solve gives up when its worst relative error has not halved in this many iterations.
 STALL_ITERATIONS = 30
-#: The anchor is the iterate of a solve at the anchor's gamma once its relative gap is below this.
-ANCHOR_GAP = 1e-5
+#: An anchor is the iterate of a solve at the anchor's gamma once its relative gap is below one of these depths.
+ANCHOR_GAPS = (1e-5, 1e-4, 1e-3, 1e-2)
+#: A start takes the deepest anchor whose gap is at least this fraction of the relative change of its costs.
+ANCHOR_GAP_PER_CHANGE = 1.0 / 600.0
+#: A start whose costs changed by more than this (relative) is the cold start: the anchor knows nothing of them.
+ANCHOR_CHANGE_LIMIT = 1.0
 #: A start from the anchor moves each column this fraction of its box (of 1 for a one-sided bound) away from its
 #: bounds and keeps each bound's dual at least this fraction of the centring value ``mu / s``.
 ANCHOR_SHIFT = 1e-4
@@ -102,6 +108,23 @@ def anchor_gamma(gamma: float) -> float:
     while gamma > 2.0 * anchor:
         anchor *= 4.0
     return anchor
+
+
+def anchor_depth(change: float) -> float | None:
+    """The gap of the anchor a start whose costs changed by ``change`` (relative) takes; ``None``: start cold.
+
+    The deepest ``g`` of :data:`ANCHOR_GAPS` with ``g >= change * ANCHOR_GAP_PER_CHANGE``
+    (the shallowest if none is): the further the costs moved, the less converged,
+    and so the better centred, the start must be for the iterations to move the
+    devices across their boxes (from the deepest anchor, a start whose costs
+    moved by a few per cent made steps of 1e-3 of the way and no progress).
+    ``None`` beyond :data:`ANCHOR_CHANGE_LIMIT` (a portfolio of a few prosumers
+    against a large request: a cold start takes about ten iterations there).
+    """
+    if change > ANCHOR_CHANGE_LIMIT:
+        return None
+    wanted = change * ANCHOR_GAP_PER_CHANGE
+    return min((gap for gap in ANCHOR_GAPS if gap >= wanted), default=max(ANCHOR_GAPS))
 
 
 @dataclass(frozen=True)
@@ -137,10 +160,11 @@ class InteriorPoint:
 
 @dataclass(frozen=True)
 class Anchor:
-    """The iterate every gamma of one rung starts from.
+    """The iterate the gammas of one rung start from (those whose costs change about as much: one depth).
 
     ``point`` over every column, its complementarity per bound ``mu``, and the
-    ``iterations`` it took from the cold start.
+    ``iterations`` it took from the cold start (the log's ``ipm.anchored`` counts
+    those spent on it alone, without a shallower anchor's it went on from).
     """
 
     point: InteriorPoint
@@ -174,7 +198,7 @@ class SlotSchurIpm:
         self.tolerance = tolerance
         self.max_iter = max_iter
         self.anchored = anchored
-        self._anchors: dict[float, Anchor | None] = {}
+        self._anchors: dict[tuple[float, float], Anchor | None] = {}
         self._anchoring = threading.Lock()
         portfolio = problem.portfolio
         n_time, n_devices, dt = portfolio.n_slots, portfolio.devices.count, portfolio.dt
@@ -277,38 +301,60 @@ class SlotSchurIpm:
         zu = np.where(has_u, np.maximum(mu / su, mu), 0.0)
         return InteriorPoint(x, np.zeros(self.n_rows), zl, zu, sl, su)
 
-    def _anchor(self, gamma: float) -> Anchor | None:
-        """The anchor at ``gamma``: the iterate from the cold start once the relative gap is below :data:`ANCHOR_GAP`.
+    def cost_change(self, gamma: float) -> float:
+        """How far ``gamma``'s costs are from those of its rung's anchor ``a``, relative to the largest cost.
 
-        Computed once per problem and anchor gamma (threads wait for the first);
-        ``None`` if the iterations break down (solves then start cold).
+        ``|gamma - a| max|q_gamma| / (1 + max|q_base + gamma q_gamma|)`` (scaled units): the
+        dual residual the changed costs leave at the anchor, up to the terms ``Qx`` and
+        ``A'lambda`` of its scale (within a factor 2-3 of it, measured).
+        """
+        q = self.q_base + gamma * self.q_gamma
+        moved = abs(gamma - anchor_gamma(gamma)) * float(np.abs(self.q_gamma).max(initial=0.0))
+        return moved / (1.0 + float(np.abs(q).max(initial=0.0)))
+
+    def _anchor(self, gamma: float, gap: float) -> Anchor | None:
+        """The anchor at ``gamma`` and depth ``gap``: the iterate from the cold start once the relative gap is below it.
+
+        Computed once per problem, anchor gamma and depth (threads wait for the
+        first); ``None`` if the iterations break down (solves then start cold).
+        The iterations go on from a shallower anchor of the same gamma where one
+        was computed: the same iterates as from the cold start, which passed
+        through it (only the count towards giving up starts again).
         """
         with self._anchoring:
-            if gamma not in self._anchors:
+            if (gamma, gap) not in self._anchors:
                 started = time.perf_counter()
                 q = self.q_base + gamma * self.q_gamma
+                shallower = {depth: a for (at, depth), a in self._anchors.items() if at == gamma and depth > gap and a}
+                base = shallower[min(shallower)] if shallower else None  # the deepest of them
+                start, before = (base.point, base.iterations) if base else (self._cold_start(q), 0)
                 try:
                     with np.errstate(all="ignore"):
-                        reached = self._iterate(q, gamma, False, self._cold_start(q), until_gap=ANCHOR_GAP)
+                        reached = self._iterate(q, gamma, False, start, until_gap=gap)
                 except SolverError:  # no anchor: solves start cold
                     reached = None
-                anchor = reached if isinstance(reached, Anchor) else None
-                self._anchors[gamma] = anchor
+                anchor, spent = None, None
+                if isinstance(reached, Anchor):
+                    anchor, spent = replace(reached, iterations=before + reached.iterations), reached.iterations
+                self._anchors[gamma, gap] = anchor
                 logger.info(
                     "ipm.anchored",
-                    extra={"gamma": gamma, "iterations": anchor.iterations if anchor else None,
-                           "seconds": time.perf_counter() - started},
-                )  # fmt: skip
-            return self._anchors[gamma]
+                    extra={"gamma": gamma, "gap": gap, "iterations": spent, "seconds": time.perf_counter() - started},
+                )
+            return self._anchors[gamma, gap]
 
     def _anchored_start(self, gamma: float) -> InteriorPoint | None:
-        """The anchor of ``gamma``'s rung moved inside the bounds; ``None`` if it has no anchor.
+        """The anchor of ``gamma``'s rung, at the depth its cost change calls for, moved inside the bounds.
 
-        From the anchor, a boxed column goes at least ``ANCHOR_SHIFT (u - l)`` from
-        each bound (a one-sided one ``ANCHOR_SHIFT`` from its bound), and each bound's
-        dual is raised to at least ``ANCHOR_SHIFT mu / s``; the row duals are kept.
+        The anchor is at :func:`anchor_gamma` and :func:`anchor_depth` of :meth:`cost_change`
+        (so it depends on the problem and ``gamma`` only); ``None`` if it has none or the
+        depth is ``None``. From
+        the anchor, a boxed column goes at least ``ANCHOR_SHIFT (u - l)`` from each bound
+        (a one-sided one ``ANCHOR_SHIFT`` from its bound), and each bound's dual is raised
+        to at least ``ANCHOR_SHIFT mu / s``; the row duals are kept.
         """
-        anchor = self._anchor(anchor_gamma(gamma))
+        depth = anchor_depth(self.cost_change(gamma))
+        anchor = self._anchor(anchor_gamma(gamma), depth) if depth is not None else None
         if anchor is None:
             return None
         point, floor = anchor.point, ANCHOR_SHIFT * anchor.mu
@@ -350,14 +396,13 @@ class SlotSchurIpm:
         return self._solve_from(q, gamma, settle, self._cold_start(q))
 
     def _solve_from(self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint) -> PrimalDual:
-        """The iterations from ``start``, settling if ``settle``; again with every column if settling went wrong."""
-        try:
-            with np.errstate(all="ignore"):  # a breakdown is reported as such, not as numpy's warnings
-                point = self._iterate(q, gamma, settle, start)
-        except SolverError as exc:
-            if not settle:
-                raise
-            point = SettledWrongly(np.inf, str(exc))  # the settled system may have no interior left
+        """The iterations from ``start``, settling if ``settle``; again with every column if settling went wrong.
+
+        Raises :class:`SolverError` when the iterations fail before any column settled
+        (the same iterations again could only fail the same way).
+        """
+        with np.errstate(all="ignore"):  # a breakdown is reported as such, not as numpy's warnings
+            point = self._iterate(q, gamma, settle, start)
         if isinstance(point, SettledWrongly):  # solve again with every column in the systems
             logger.warning("ipm.settled_wrongly", extra={"gamma": gamma, "reduced_cost": point.by, "why": point.why})
             with np.errstate(all="ignore"):
@@ -372,6 +417,9 @@ class SlotSchurIpm:
         """The iterations from ``start`` (left as it is), settling columns if ``settle``.
 
         With ``until_gap`` (and no settling), the first iterate whose relative gap is below it, as an :class:`Anchor`.
+        If the iterations fail (no progress, a non-finite point, a singular system) after
+        columns settled, :class:`SettledWrongly` (the settled system may have no interior
+        left); before, :class:`SolverError`.
         """
         x, lam, zl, zu, sl, su = (a.copy() for a in (start.x, start.lam, start.zl, start.zu, start.sl, start.su))
         columns = _Columns.every(self, q)
@@ -379,6 +427,7 @@ class SlotSchurIpm:
         b_norm = 1.0 + float(np.abs(self.b).max(initial=0.0))
         gap, dual_error = np.inf, np.inf
         best, best_at = np.inf, 0
+        failure = f"the interior-point method did not converge in {self.max_iter} iterations for gamma={gamma}"
         for iteration in range(1, self.max_iter + 1):
             if settle and gap < SETTLED_GAP and dual_error < SETTLED_DUAL and iteration % SETTLED_EVERY == 0:
                 settling = columns.settling(zl, zu, sl, su)
@@ -393,7 +442,8 @@ class SlotSchurIpm:
             dual_error = np.abs(r_d).max(initial=0.0) / (1.0 + largest)
             worst = max(gap, primal_error, dual_error)
             if not np.isfinite(worst):
-                raise SolverError(f"the interior-point method broke down (non-finite point) for gamma={gamma}")
+                failure = f"the interior-point method broke down (non-finite point) for gamma={gamma}"
+                break
             if until_gap is not None and gap <= until_gap:  # a problem without bounds has gap 0 from the start
                 return Anchor(InteriorPoint(x, lam, zl, zu, sl, su), complementarity / n_bounds, iteration - 1)
             if worst <= self.tolerance:
@@ -401,12 +451,21 @@ class SlotSchurIpm:
             if worst < 0.5 * best:
                 best, best_at = worst, iteration
             elif iteration - best_at >= STALL_ITERATIONS:
-                raise SolverError(
+                failure = (
                     f"the interior-point method made no progress for gamma={gamma}: the worst of its relative gap "
                     f"and residuals has not halved in {STALL_ITERATIONS} iterations (now {worst:.1e})"
                 )
-            lam = self._newton_step(columns, x, lam, zl, zu, sl, su, r_d, r_p, complementarity / n_bounds, n_bounds)
-        raise SolverError(f"the interior-point method did not converge in {self.max_iter} iterations for gamma={gamma}")
+                break
+            try:
+                lam = self._newton_step(
+                    columns, x, lam, zl, zu, sl, su, r_d, r_p, complementarity / n_bounds, n_bounds
+                )  # fmt: skip
+            except SolverError as exc:
+                failure = f"{exc} for gamma={gamma}"
+                break
+        if len(columns.settled):
+            return SettledWrongly(np.inf, failure)
+        raise SolverError(failure)
 
     def _newton_step(
         self, columns: "_Columns", x: FloatArray, lam: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray,
@@ -492,7 +551,10 @@ class _NewtonSystem:
             factor = la.cho_factor(s, lower=True, check_finite=False)
         except la.LinAlgError:  # nearly singular: a tiny diagonal shift keeps the step well defined
             s += np.eye(len(s)) * 1e-14 * max(1.0, float(np.abs(np.diag(s)).max()))
-            factor = la.cho_factor(s, lower=True, check_finite=False)
+            try:
+                factor = la.cho_factor(s, lower=True, check_finite=False)
+            except la.LinAlgError as exc:
+                raise SolverError("the interior-point method's slot system is not positive definite") from exc
         return cls(method, columns, zl, zu, sl, su, r_d, r_p, d, m_ee, factor)
 
     def direction(self, target: float, dx_aff: FloatArray, dzl_aff: FloatArray, dzu_aff: FloatArray) -> "_Step":

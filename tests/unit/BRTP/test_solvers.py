@@ -260,9 +260,17 @@ def test_each_gamma_has_the_anchor_of_its_rung(gamma: float, anchor: float) -> N
     assert interior_point.anchor_gamma(gamma) == anchor
 
 
+@pytest.mark.parametrize(
+    ("change", "gap"), [(0.0, 1e-5), (5e-3, 1e-5), (7e-3, 1e-4), (0.06, 1e-4), (0.3, 1e-3), (0.9, 1e-2), (1.1, None)]
+)
+def test_the_further_the_costs_move_the_shallower_the_anchor(change: float, gap: float | None) -> None:
+    assert interior_point.anchor_depth(change) == gap
+
+
 def test_anchored_starts_reach_the_cold_starts_optimum_in_fewer_iterations(caplog: pytest.LogCaptureFixture) -> None:
-    """Every gamma of [0, 2] starts from the anchor at gamma 1 (computed once): the same objective and aggregate
-    as from the cold start, and fewer iterations for the 11 gammas, the anchor's own included."""
+    """Every gamma of [0, 2] starts from an anchor at gamma 1 (each computed once, the deeper one going on from the
+    shallower): the same objective and aggregate as from the cold start, and fewer iterations for the 11 gammas,
+    the anchors' own included."""
     portfolio, request = synthetic_dataset(1000, seed=1000).job(REQUEST)
     problem = PricingProblem(portfolio, request, 0.2)
     anchored, cold = SlotSchurIpm(problem), SlotSchurIpm(problem, anchored=False)
@@ -270,17 +278,61 @@ def test_anchored_starts_reach_the_cold_starts_optimum_in_fewer_iterations(caplo
     gammas = [0.2 * k for k in range(11)]
     with caplog.at_level("INFO", logger="BRTP.interior_point"):
         warm_points = [anchored.solve(gamma) for gamma in gammas]
-    [record] = [r for r in caplog.records if r.msg == "ipm.anchored"]
-    assert record.gamma == 1.0  # type: ignore[attr-defined]
+    records = [r for r in caplog.records if r.msg == "ipm.anchored"]
+    depths = [(r.gamma, r.gap) for r in records]  # type: ignore[attr-defined]
+    assert {gamma for gamma, _ in depths} == {1.0} and len(set(depths)) == len(depths), depths
     cold_points = [cold.solve(gamma) for gamma in gammas]
     for gamma, warm, base in zip(gammas, warm_points, cold_points, strict=True):
         objective = qp.objective(base.x, gamma)
         assert abs(qp.objective(warm.x, gamma) - objective) <= 1e-9 * max(1.0, abs(objective)), gamma
         load, base_load = qp.layout.unpack(warm.x).L, qp.layout.unpack(base.x).L
         np.testing.assert_allclose(load, base_load, rtol=1e-6, atol=1e-6 * np.abs(base_load).max())
-    warm_iterations = record.iterations + sum(p.iterations for p in warm_points)  # type: ignore[attr-defined]
+    anchors = sum(r.iterations for r in records)  # type: ignore[attr-defined]
+    warm_iterations = anchors + sum(p.iterations for p in warm_points)
     cold_iterations = sum(p.iterations for p in cold_points)
     assert warm_iterations < 0.8 * cold_iterations, (warm_iterations, cold_iterations)
+
+
+def test_an_anchor_gone_on_from_a_shallower_one_is_the_one_from_the_cold_start() -> None:
+    portfolio, request = synthetic_dataset(300, seed=5).job(REQUEST)
+    problem = PricingProblem(portfolio, request, 0.2)
+    stepwise, direct = SlotSchurIpm(problem), SlotSchurIpm(problem)
+    shallow = stepwise._anchor(1.0, 1e-3)
+    deep, alone = stepwise._anchor(1.0, 1e-5), direct._anchor(1.0, 1e-5)
+    assert shallow is not None and deep is not None and alone is not None
+    assert shallow.iterations < deep.iterations == alone.iterations
+    for name in ("x", "lam", "zl", "zu", "sl", "su"):
+        np.testing.assert_array_equal(getattr(deep.point, name), getattr(alone.point, name))
+
+
+def test_large_gammas_start_from_anchors_shallow_enough_to_move_the_devices(caplog: pytest.LogCaptureFixture) -> None:
+    """From the deepest anchor, a start whose costs moved by a few per cent made steps of 1e-3 of the way and was
+    given up after 30 + 30 iterations for a cold start (every one of these gammas on this portfolio, once). From an
+    anchor of the depth :func:`anchor_depth` picks, each is solved from its anchor, to the cold start's optimum."""
+    portfolio, request = synthetic_dataset(1000, seed=1000).job(REQUEST)
+    problem = PricingProblem(portfolio, request, 0.2)
+    anchored, cold = SlotSchurIpm(problem), SlotSchurIpm(problem, anchored=False)
+    qp = anchored.matrices
+    with caplog.at_level("WARNING", logger="BRTP.interior_point"):
+        for gamma in (6.0, 10.0, 32.0, 100.0, 300.0):
+            objective = qp.objective(cold.solve(gamma).x, gamma)
+            assert abs(qp.objective(anchored.solve(gamma).x, gamma) - objective) <= 1e-9 * max(1.0, abs(objective))
+    assert not [r.gamma for r in caplog.records], [(r.msg, r.gamma) for r in caplog.records]  # type: ignore[attr-defined]
+
+
+def test_a_start_that_fails_before_any_column_settled_is_not_iterated_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Gamma 100 from the deepest anchor at 64 makes no progress, and nothing settles (the dual residual stays above
+    the settling gate): the same iterations without settling could only fail the same way, so the next try is the
+    cold start's."""
+    portfolio, request = synthetic_dataset(1000, seed=1000).job(REQUEST)
+    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2))
+    monkeypatch.setattr(interior_point, "anchor_depth", lambda change: min(interior_point.ANCHOR_GAPS))
+    with caplog.at_level("WARNING", logger="BRTP.interior_point"):
+        method.solve(100.0)
+    assert [r.msg for r in caplog.records] == ["ipm.anchored_start_failed"]
+    assert "made no progress" in caplog.records[0].why  # type: ignore[attr-defined]
 
 
 def test_a_failed_anchored_solve_is_solved_again_from_the_cold_start(
