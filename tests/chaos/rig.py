@@ -156,10 +156,10 @@ def long_job(n_users: int = 1800, n_gammas: int = 40) -> dict[str, Any]:
 
 
 def longest_job() -> dict[str, Any]:
-    """Every sample prosumer and 50 gamma values from 0 to 1000 against the low request: about 24 s of solving here.
+    """Every sample prosumer and 50 gamma values from 0 to 1000 against the low request: 18-22 s of solving here.
 
-    Gammas up to 1000 need six anchors (docs/solver.md); gamma values up to 2.45 on the same prosumers solve in
-    6-9 s, no longer far beyond the short limits the tests that take one task of every gamma set.
+    Gammas up to 1000 need six rungs of anchors (docs/solver.md); gamma values up to 2.45 on the same prosumers
+    solve in 6-9 s, no longer far beyond the short limits the tests that take one task of every gamma set.
     """
     gammas = [0.0] + [round(1000 ** (g / 48), 4) for g in range(49)]
     return long_job(n_users=8100) | {"gamma_values": gammas, "flex_request": "flex_request_1_Low", "profit_margin": 0.2}
