@@ -66,6 +66,15 @@ class JobCancelled(Exception):
     """The job was revoked while it ran; the worker stops after the current gamma."""
 
 
+class TaskKeptDying(Exception):
+    """A solve task started more than ``TASK_MAX_STARTS`` times without finishing: the process running it dies.
+
+    A worker process killed mid-task (out of memory, past ``TASK_TIME_LIMIT``) or
+    crashed gives its task back to the broker, which hands it out again; without
+    a count, a task that kills its process every time would go round for ever.
+    """
+
+
 def guarded(
     job_id: str,
     store: JobStore,
@@ -100,6 +109,9 @@ def guarded(
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except (BrtpError, DataSourceError) as exc:
         logger.info("job.failed", job_id=job_id, error=exc)
+        store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
+    except TaskKeptDying as exc:
+        logger.error("job.task_kept_dying", job_id=job_id, error=exc)
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except SoftTimeLimitExceeded:
         logger.warning("job.timeout", job_id=job_id, limit_seconds=soft_time_limit)
@@ -164,10 +176,20 @@ def plan_chunks(indices: list[int], gammas_per_task: int) -> list[list[int]]:
     return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
-def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> bool:
+def solve_chunk(
+    job_id: str,
+    indices: list[int],
+    store: JobStore,
+    workspace: JobWorkspace,
+    solved_by: str,
+    *,
+    max_starts: int | None = None,
+) -> bool:
     """Solve the job's gammas at ``indices`` (skipping any already stored) and record progress.
 
     Returns True when every gamma of the running job is stored (time to assemble).
+    Raises :class:`TaskKeptDying` at the task's start number ``max_starts + 1``
+    (``None``: no limit): its process died every time before it finished.
     """
     if store.state(job_id) is not JobState.RUNNING:
         return False
@@ -176,6 +198,13 @@ def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: Job
     has_input = workspace.has_input(job_id)
     if not todo or not has_input:
         return has_input and len(workspace.done(job_id)) == len(gammas)
+    starts = workspace.count_start(job_id, indices[0])
+    if max_starts is not None and starts > max_starts:
+        raise TaskKeptDying(
+            f"the worker process running it stopped {starts - 1} times before the task finished (killed, most likely "
+            "for lack of memory or past TASK_TIME_LIMIT, or crashed); submit fewer prosumers or gamma values, or give "
+            "each worker process more memory"
+        )
     kept = _job_solver(job_id, store, workspace)
     if kept is None:  # the working data expired since
         return False

@@ -87,7 +87,9 @@ def solve_chunk_task(self: Task, job_id: str, indices: list[int]) -> None:
         job_store(),
         what,
         get_settings().task_soft_time_limit,
-        lambda: solve_chunk(job_id, indices, job_store(), workspace(), hostname),
+        lambda: solve_chunk(
+            job_id, indices, job_store(), workspace(), hostname, max_starts=get_settings().task_max_starts
+        ),
     )
     if all_solved:
         assemble(app, job_id)

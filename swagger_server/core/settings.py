@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=10, description="seconds; the job fails with a clear message")
     task_time_limit: int = Field(default=1900, ge=20, description="seconds; the worker process is killed")
     gammas_per_task: int = Field(default=1, ge=1, description="gamma values one solve task takes (fan-out)")
+    task_max_starts: int = Field(
+        default=5,
+        ge=1,
+        description="times a solve task may start without finishing (its worker process killed or crashed: the "
+        "broker hands it out again) before its job fails with a message",
+    )
     worker_heartbeat_seconds: float = Field(
         default=10.0, gt=0, description="how often a worker renews the tasks it holds and the heartbeat of their jobs"
     )

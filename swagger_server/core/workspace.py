@@ -6,6 +6,8 @@
   redelivered task rewrites the same value.
 - ``pricing:tasks:<id>``: ids of the job's solve tasks, so a cancel can revoke
   the ones still queued.
+- ``pricing:starts:<id>``: per solve task (its first gamma index), how many
+  times a worker started it, so a task whose process keeps dying ends its job.
 
 Everything expires with ``ttl_seconds`` and is deleted when the job is assembled.
 """
@@ -18,6 +20,7 @@ import redis
 INPUT_KEY = "pricing:input:{}"
 GAMMAS_KEY = "pricing:gammas:{}"
 TASKS_KEY = "pricing:tasks:{}"
+STARTS_KEY = "pricing:starts:{}"
 
 
 class JobWorkspace:
@@ -80,6 +83,16 @@ class JobWorkspace:
         """The job's solve task ids."""
         return sorted(str(task_id) for task_id in self.redis.smembers(TASKS_KEY.format(job_id)))
 
+    def count_start(self, job_id: str, first_index: int) -> int:
+        """Count one more start of the job's solve task whose first gamma index is ``first_index``; the count."""
+        key = STARTS_KEY.format(job_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hincrby(key, str(first_index), 1)
+            pipe.expire(key, self.ttl)
+            starts, _ = pipe.execute()
+        return int(starts)
+
     def clear(self, job_id: str) -> None:
         """Drop the working data of a finished job."""
-        self.redis.delete(INPUT_KEY.format(job_id), GAMMAS_KEY.format(job_id), TASKS_KEY.format(job_id))
+        keys = (INPUT_KEY, GAMMAS_KEY, TASKS_KEY, STARTS_KEY)
+        self.redis.delete(*(key.format(job_id) for key in keys))

@@ -39,6 +39,30 @@ def test_a_killed_pool_process_loses_nothing(api: httpx.Client, chaos_env: dict[
     assert f"pid:{killed} exited with 'signal 9 (SIGKILL)'" in log, "the task was running in the killed process"
 
 
+def test_a_task_whose_process_is_killed_at_every_start_fails_its_job_instead_of_going_round(
+    api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
+) -> None:
+    """As out-of-memory kills would: the pool process running the job's one task is killed at each of its
+    TASK_MAX_STARTS (2) starts; the broker hands the task out again each time, and its third start fails the job
+    with a message saying what happened, keeping the gammas solved; the worker goes on with other jobs."""
+    env = chaos_env | {"TASK_MAX_STARTS": "2", "GAMMAS_PER_TASK": "100"}
+    job = longest_job()
+    with worker(env, tmp_path / "worker.log") as process:
+        job_id = submit(api, **job)
+        progress = 0.0
+        for _ in range(2):  # kill the task's process once it has stored a gamma more than before
+            solving = wait_for_state(api, job_id, 120, lambda j, seen=progress: j["progress"] > seen)
+            assert solving["state"] == "running", solving
+            progress = solving["progress"]
+            process.kill_a_child()
+        done = wait_for_state(api, job_id, 120)
+        assert wait_for_state(api, submit(api), 60)["state"] == "succeeded"
+    assert done["state"] == "failed", done
+    assert "the worker process running it stopped 2 times before the task finished" in done["error"], done["error"]
+    assert done["error"].endswith("or give each worker process more memory")
+    assert 0 < done["progress"] < 1
+
+
 def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
     api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -220,6 +220,30 @@ def test_a_failing_gamma_fails_the_job_naming_it(
     assert record.error == "solving gamma 0.5, 4: PIQP ended with PIQP_MAX_ITER_REACHED for gamma=4.0"
 
 
+def test_a_task_whose_process_died_every_time_fails_its_job_at_its_next_start(
+    redis_url: str, service_sample_dir: Path
+) -> None:
+    """Two starts of the task for gammas 1 and 2 counted (their processes died), none finished: with
+    TASK_MAX_STARTS 2 its third start fails the job, naming the gammas and what to do; another task of the job
+    still ran on its own count."""
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    job_id = new_job(store, gamma_values=[0.5, 1.0, 2.0])
+    prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
+    assert solve_chunk(job_id, [0], store, workspace, "t", max_starts=2) is False
+    for _ in range(2):
+        assert workspace.count_start(job_id, 1) <= 2
+    what = "solving gamma 0.5, 1"
+    outcome = guarded(job_id, store, what, 60, lambda: solve_chunk(job_id, [1, 2], store, workspace, "t", max_starts=2))
+    assert outcome is None
+    record = store.get(job_id, with_result=False)
+    assert record.state is JobState.FAILED
+    assert record.error is not None and record.error.startswith(
+        "solving gamma 0.5, 1: the worker process running it stopped 2 times before the task finished"
+    ), record.error
+    assert workspace.done(job_id) == {0}
+
+
 def test_a_cancel_stops_a_chunk_after_the_gamma_being_solved(redis_url: str, service_sample_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """DELETE while a task solves the first of five gammas: it stores that one and solves no other."""
     from BRTP import run as brtp_run
