@@ -48,6 +48,7 @@ from swagger_server.core.data_sources import DataSource
 from swagger_server.core.errors import DataSourceError
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobState
+from swagger_server.core.settings import get_settings
 from swagger_server.core.workspace import JobWorkspace
 from workers.solver_cache import JobSolver, KeptSolver
 
@@ -59,7 +60,7 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.Ti
 
 
 #: The problem and solver (assembled QP, interior-point anchors) of the job this worker process solved last.
-kept_solver = KeptSolver()
+kept_solver = KeptSolver(get_settings().kept_solver_idle_seconds)
 
 
 class JobCancelled(Exception):

@@ -8,8 +8,9 @@ task here. It keeps one job at a time, and lets it go:
 
 - when a task of another job comes (that job's solver replaces it);
 - when the job's last gamma is stored by this worker (:meth:`KeptSolver.drop`);
-- after ``idle_seconds`` without a task of the job (its last gamma was solved
-  by another worker, or the job failed or was cancelled), so that an idle
+- after ``idle_seconds`` (the setting ``KEPT_SOLVER_IDLE_SECONDS``, 60 s) without
+  a task of the job (its last gamma was solved by another worker, or the job
+  failed or was cancelled), so that an idle
   worker does not hold a finished job's QP and anchors (dropping them gave back
   56 MB at 10 000 prosumers and 0.5 GB at 100 000). ``cachetools.TTLCache``
   only forgets when it is next used, so a timer thread asks it to.
@@ -23,15 +24,13 @@ from cachetools import TTLCache
 from BRTP import PricingProblem
 from BRTP.solve import GammaSolver
 
-#: A kept solver goes after this many seconds without a task of its job.
-KEPT_SOLVER_IDLE_SECONDS = 60.0
 JobSolver = tuple[PricingProblem, GammaSolver]
 
 
 class KeptSolver:
     """One job's problem and solver, kept by a worker process until one of the events above; thread-safe."""
 
-    def __init__(self, idle_seconds: float = KEPT_SOLVER_IDLE_SECONDS) -> None:
+    def __init__(self, idle_seconds: float) -> None:
         self.idle_seconds = idle_seconds
         self._cache: TTLCache[str, JobSolver] = TTLCache(maxsize=1, ttl=idle_seconds, timer=time.monotonic)
         self._lock = threading.Lock()

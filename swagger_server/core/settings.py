@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = Field(default=1800, ge=10, description="seconds; the job fails with a clear message")
     task_time_limit: int = Field(default=1900, ge=20, description="seconds; the worker process is killed")
     gammas_per_task: int = Field(default=1, ge=1, description="gamma values one solve task takes (fan-out)")
+    kept_solver_idle_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a worker process lets its last job's QP and interior-point anchors go after this long without "
+        "a task of that job",
+    )
     task_max_starts: int = Field(
         default=5,
         ge=1,

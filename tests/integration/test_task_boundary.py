@@ -168,6 +168,18 @@ def test_a_kept_solver_goes_once_no_task_of_its_job_came_for_its_idle_time(
     assert kept.get(job_id) is None
 
 
+def test_a_worker_process_keeps_a_solver_for_kept_solver_idle_seconds() -> None:
+    """The setting reaches the kept solver of a worker process started with it."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from workers.job_steps import kept_solver; print(kept_solver.idle_seconds)"
+    env = os.environ | {"KEPT_SOLVER_IDLE_SECONDS": "7.5"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split()[-1] == "7.5", out
+
+
 def test_a_task_of_another_job_takes_the_kept_solvers_place(redis_url: str, service_sample_dir: Path) -> None:
     """A worker keeps one job's QP and anchors at a time: the first task of another job lets the first job's go."""
     from workers import job_steps
