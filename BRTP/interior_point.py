@@ -348,10 +348,10 @@ class SlotSchurIpm:
 
         The anchor is at :func:`anchor_gamma` and :func:`anchor_depth` of :meth:`cost_change`
         (so it depends on the problem and ``gamma`` only); ``None`` if it has none or the
-        depth is ``None``. From
-        the anchor, a boxed column goes at least ``ANCHOR_SHIFT (u - l)`` from each bound
-        (a one-sided one ``ANCHOR_SHIFT`` from its bound), and each bound's dual is raised
-        to at least ``ANCHOR_SHIFT mu / s``; the row duals are kept.
+        depth is ``None``. From the anchor, a boxed column goes at least
+        ``ANCHOR_SHIFT (u - l)`` from each bound (a one-sided one ``ANCHOR_SHIFT`` from its
+        bound), and each bound's dual is raised to at least ``ANCHOR_SHIFT mu / s``; the
+        row duals are kept.
         """
         depth = anchor_depth(self.cost_change(gamma))
         anchor = self._anchor(anchor_gamma(gamma), depth) if depth is not None else None
