@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from swagger_server.core.settings import Settings
+from swagger_server.embedded import wait_until
 from tests.chaos.rig import PrivateRedis, long_job, longest_job, read, submit, wait_for_state, worker
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
@@ -39,6 +40,12 @@ def test_a_killed_pool_process_loses_nothing(api: httpx.Client, chaos_env: dict[
     assert f"pid:{killed} exited with 'signal 9 (SIGKILL)'" in log, "the task was running in the killed process"
 
 
+def solve_starts(log_path: Path) -> int:
+    """How many times the worker has received a solve task (a redelivered one again)."""
+    lines = log_path.read_text().splitlines()
+    return sum("pricing.solve_chunk[" in line and line.endswith("received") for line in lines)
+
+
 def test_a_task_whose_process_is_killed_at_every_start_fails_its_job_instead_of_going_round(
     api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -47,16 +54,22 @@ def test_a_task_whose_process_is_killed_at_every_start_fails_its_job_instead_of_
     with a message saying what happened, keeping the gammas solved; the worker goes on with other jobs."""
     env = chaos_env | {"TASK_MAX_STARTS": "2", "GAMMAS_PER_TASK": "100"}
     job = longest_job()
-    with worker(env, tmp_path / "worker.log") as process:
+    log_path = tmp_path / "worker.log"
+    killed: list[int] = []
+    with worker(env, log_path) as process:
         job_id = submit(api, **job)
-        progress = 0.0
-        for _ in range(2):  # kill the task's process once it has stored a gamma more than before
-            solving = wait_for_state(api, job_id, 120, lambda j, seen=progress: j["progress"] > seen)
+        for start in range(1, 3):
+            # Once the task has started for the start-th time (so that a gamma stored by a process killed just
+            # before cannot count), kill its process as soon as it has stored a gamma of its own.
+            wait_until(lambda n=start: solve_starts(log_path) >= n, 60, what=f"start {start} of the task")
+            seen = (read(api, job_id) or {}).get("progress", 0.0)
+            solving = wait_for_state(api, job_id, 120, lambda j, seen=seen: j["progress"] > seen)
             assert solving["state"] == "running", solving
-            progress = solving["progress"]
-            process.kill_a_child()
+            killed.append(process.kill_a_child())
         done = wait_for_state(api, job_id, 120)
         assert wait_for_state(api, submit(api), 60)["state"] == "succeeded"
+    log = log_path.read_text()
+    assert all(f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in log for pid in killed), (killed, log[-3000:])
     assert done["state"] == "failed", done
     assert "the worker process running it stopped 2 times before the task finished" in done["error"], done["error"]
     assert done["error"].endswith("or give each worker process more memory")
