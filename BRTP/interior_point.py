@@ -240,6 +240,7 @@ class SlotSchurIpm:
         self.quad = cat([b.quadratic for b in blocks]) * self.kw**2 / self.cost
         self.q_base = cat([b.cost for b in blocks]) * self.kw / self.cost
         self.q_gamma = cat([b.gamma_cost for b in blocks]) * self.kw / self.cost
+        self.q_gamma_largest = float(np.abs(self.q_gamma).max(initial=0.0))
         self.lower = cat([b.lower for b in blocks]) / self.kw
         self.upper = cat([b.upper for b in blocks]) / self.kw
         self.has_l = np.isfinite(self.lower)
@@ -301,15 +302,14 @@ class SlotSchurIpm:
         zu = np.where(has_u, np.maximum(mu / su, mu), 0.0)
         return InteriorPoint(x, np.zeros(self.n_rows), zl, zu, sl, su)
 
-    def cost_change(self, gamma: float) -> float:
-        """How far ``gamma``'s costs are from those of its rung's anchor ``a``, relative to the largest cost.
+    def cost_change(self, gamma: float, q: FloatArray) -> float:
+        """How far ``gamma``'s costs ``q`` are from those of its rung's anchor ``a``, relative to the largest cost.
 
-        ``|gamma - a| max|q_gamma| / (1 + max|q_base + gamma q_gamma|)`` (scaled units): the
-        dual residual the changed costs leave at the anchor, up to the terms ``Qx`` and
-        ``A'lambda`` of its scale (within a factor 2-3 of it, measured).
+        ``|gamma - a| max|q_gamma| / (1 + max|q|)`` (scaled units): the dual residual the
+        changed costs leave at the anchor, but for the terms ``Qx`` and ``A'lambda`` of its
+        scale (1 to 2.4 times that residual on the portfolios of docs/solver.md's table).
         """
-        q = self.q_base + gamma * self.q_gamma
-        moved = abs(gamma - anchor_gamma(gamma)) * float(np.abs(self.q_gamma).max(initial=0.0))
+        moved = abs(gamma - anchor_gamma(gamma)) * self.q_gamma_largest
         return moved / (1.0 + float(np.abs(q).max(initial=0.0)))
 
     def _anchor(self, gamma: float, gap: float) -> Anchor | None:
@@ -343,7 +343,7 @@ class SlotSchurIpm:
                 )
             return self._anchors[gamma, gap]
 
-    def _anchored_start(self, gamma: float) -> InteriorPoint | None:
+    def _anchored_start(self, gamma: float, q: FloatArray) -> InteriorPoint | None:
         """The anchor of ``gamma``'s rung, at the depth its cost change calls for, moved inside the bounds.
 
         The anchor is at :func:`anchor_gamma` and :func:`anchor_depth` of :meth:`cost_change`
@@ -353,7 +353,7 @@ class SlotSchurIpm:
         bound), and each bound's dual is raised to at least ``ANCHOR_SHIFT mu / s``; the
         row duals are kept.
         """
-        depth = anchor_depth(self.cost_change(gamma))
+        depth = anchor_depth(self.cost_change(gamma, q))
         anchor = self._anchor(anchor_gamma(gamma), depth) if depth is not None else None
         if anchor is None:
             return None
@@ -387,7 +387,7 @@ class SlotSchurIpm:
         every column, from the same start.
         """
         q = self.q_base + gamma * self.q_gamma
-        anchored = self._anchored_start(gamma) if self.anchored else None
+        anchored = self._anchored_start(gamma, q) if self.anchored else None
         if anchored is not None:
             try:
                 return self._solve_from(q, gamma, settle, anchored)

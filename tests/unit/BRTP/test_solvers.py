@@ -344,9 +344,9 @@ def test_a_failed_anchored_solve_is_solved_again_from_the_cold_start(
     problem = PricingProblem(portfolio, request, 0.2)
     cold = SlotSchurIpm(problem, anchored=False).solve(1.0)
     method = SlotSchurIpm(problem)
-    broken = method._anchored_start(1.0)
+    broken = method._anchored_start(1.0, method.q_base + method.q_gamma)
     assert broken is not None
-    monkeypatch.setattr(method, "_anchored_start", lambda gamma: replace(broken, x=broken.x * np.nan))
+    monkeypatch.setattr(method, "_anchored_start", lambda gamma, q: replace(broken, x=broken.x * np.nan))
     with caplog.at_level("WARNING", logger="BRTP.interior_point"):
         again = method.solve(1.0)
     [record] = [r for r in caplog.records if r.msg == "ipm.anchored_start_failed"]
