@@ -108,11 +108,8 @@ def guarded(
             raise
         logger.info("job.failed", job_id=job_id, error=exc)
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
-    except (BrtpError, DataSourceError) as exc:
+    except (BrtpError, DataSourceError, TaskKeptDying) as exc:  # the worker logged each death (WorkerLostError)
         logger.info("job.failed", job_id=job_id, error=exc)
-        store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
-    except TaskKeptDying as exc:
-        logger.error("job.task_kept_dying", job_id=job_id, error=exc)
         store.mark_failure(job_id, f"{what}: {exc}" if what else str(exc))
     except SoftTimeLimitExceeded:
         logger.warning("job.timeout", job_id=job_id, limit_seconds=soft_time_limit)
