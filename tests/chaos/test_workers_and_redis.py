@@ -79,13 +79,21 @@ def test_a_task_whose_process_is_killed_at_every_start_fails_its_job_instead_of_
 def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
     api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # Tasks of 4 gammas, four times longer than one-gamma tasks: the kill lands inside a task, not in the gap
-    # between two short ones (once in CI, after the KPIs got faster, a kill there left nothing held).
-    env = chaos_env | {"GAMMAS_PER_TASK": "4"}
-    job = long_job()
+    # The kill must land inside a task, not between two: a task that has stored its last gamma but is not yet
+    # acknowledged leaves nothing to hold (it failed that way in CI, with 4-gamma tasks of 0.05 s a gamma). So:
+    # tasks of 10 gammas of ~0.4 s, and the kill only once a task past the first has stored 1 to 7 of its 10.
+    per_task = 10
+    env = chaos_env | {"GAMMAS_PER_TASK": str(per_task)}
+    job = longest_job()
+    n_gammas = len(job["gamma_values"])
+
+    def inside_a_task(seen: dict) -> bool:  # type: ignore[type-arg]
+        stored = round(seen["progress"] * n_gammas)
+        return seen["state"] == "running" and stored > per_task and 1 <= stored % per_task <= per_task - 3
+
     with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
-        wait_for_state(api, job_id, 120, running_with_progress)
+        wait_for_state(api, job_id, 120, inside_a_task)
         first.kill_all()
         killed_at = time.monotonic()
     with worker(env, tmp_path / "second.log", name="second"):
