@@ -149,10 +149,28 @@ def wait_for_state(api: httpx.Client, job_id: str, timeout: float, predicate: An
     raise AssertionError(f"job {job_id} not there after {timeout} s: {last}")
 
 
-def long_job(n_users: int = 1800, n_gammas: int = 40) -> dict[str, Any]:
-    """A job of many prosumers and gamma values (several seconds on one worker process): faults land mid-job."""
+def long_job(n_users: int = 8100, n_gammas: int = 40) -> dict[str, Any]:
+    """Every sample prosumer and 40 gamma values from 0 to 1.95: 6-9 s of solving on one worker process.
+
+    Long enough that a fault let in once a tenth of the gammas is stored still finds most of the job to do
+    (with 1 800 prosumers, 0.05 s a gamma, a fault at a tenth could land after the job's end).
+    """
     names = [f"user_{k}_{level}" for level in ("Low", "Medium", "High") for k in range(1, n_users // 3 + 1)]
     return {"dr_prosumers": names, "gamma_values": [0.05 * g for g in range(n_gammas)]}
+
+
+def inside_a_task(n_gammas: int, per_task: int) -> Any:
+    """A predicate of a job that holds for certain only while a task is mid-way (with ``per_task`` gammas a task).
+
+    Past the first task, once its task has stored 1 to ``per_task - 3`` of its gammas: a kill then always finds
+    a task running, never one that has stored its last gamma and not yet been acknowledged (nothing left held).
+    """
+
+    def holds(seen: dict[str, Any]) -> bool:
+        stored = round(seen["progress"] * n_gammas)
+        return seen["state"] == "running" and stored > per_task and 1 <= stored % per_task <= per_task - 3
+
+    return holds
 
 
 def longest_job() -> dict[str, Any]:

@@ -10,7 +10,7 @@ import redis
 
 from swagger_server.core.settings import Settings
 from swagger_server.embedded import wait_until
-from tests.chaos.rig import PrivateRedis, long_job, longest_job, read, submit, wait_for_state, worker
+from tests.chaos.rig import PrivateRedis, inside_a_task, long_job, longest_job, read, submit, wait_for_state, worker
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 VISIBILITY = Settings(_env_file=None).broker_visibility_timeout  # type: ignore[call-arg]
 
 
-def running_with_progress(job: dict) -> bool:  # type: ignore[type-arg]
-    return job["state"] == "running" and job["progress"] >= 0.1
+def early_in_the_job(job: dict) -> bool:  # type: ignore[type-arg]
+    """Running, with a tenth to a half of its gammas stored: a fault now lands mid-job, with seconds to go."""
+    return job["state"] == "running" and 0.1 <= job["progress"] <= 0.5
 
 
 def assert_complete(job: dict, gammas: list[float]) -> None:  # type: ignore[type-arg]
@@ -29,15 +30,17 @@ def assert_complete(job: dict, gammas: list[float]) -> None:  # type: ignore[typ
 
 
 def test_a_killed_pool_process_loses_nothing(api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path) -> None:
+    env = chaos_env | {"GAMMAS_PER_TASK": "10"}
     job = long_job()
-    with worker(chaos_env, tmp_path / "worker.log") as process:
+    with worker(env, tmp_path / "worker.log") as process:
         job_id = submit(api, **job)
-        wait_for_state(api, job_id, 120, running_with_progress)
+        wait_for_state(api, job_id, 120, inside_a_task(len(job["gamma_values"]), per_task=10))
         killed = process.kill_a_child()
         done = wait_for_state(api, job_id, 90)
     assert_complete(done, job["gamma_values"])
     log = (tmp_path / "worker.log").read_text()
-    assert f"pid:{killed} exited with 'signal 9 (SIGKILL)'" in log, "the task was running in the killed process"
+    assert f"pid:{killed} exited with 'signal 9 (SIGKILL)'" in log
+    assert "Worker exited prematurely: signal 9 (SIGKILL)" in log, "the killed process was running the task"
 
 
 def solve_starts(log_path: Path) -> int:
@@ -79,21 +82,15 @@ def test_a_task_whose_process_is_killed_at_every_start_fails_its_job_instead_of_
 def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
     api: httpx.Client, chaos_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # The kill must land inside a task, not between two: a task that has stored its last gamma but is not yet
-    # acknowledged leaves nothing to hold (it failed that way in CI, with 4-gamma tasks of 0.05 s a gamma). So:
-    # tasks of 10 gammas of ~0.4 s, and the kill only once a task past the first has stored 1 to 7 of its 10.
+    # The kill must land inside a task: one that has stored its last gamma but is not yet acknowledged leaves
+    # nothing held (it failed that way in CI, with 4-gamma tasks of 0.05 s a gamma). So tasks of 10 gammas.
     per_task = 10
     env = chaos_env | {"GAMMAS_PER_TASK": str(per_task)}
     job = longest_job()
-    n_gammas = len(job["gamma_values"])
-
-    def inside_a_task(seen: dict) -> bool:  # type: ignore[type-arg]
-        stored = round(seen["progress"] * n_gammas)
-        return seen["state"] == "running" and stored > per_task and 1 <= stored % per_task <= per_task - 3
 
     with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
-        wait_for_state(api, job_id, 120, inside_a_task)
+        wait_for_state(api, job_id, 120, inside_a_task(len(job["gamma_values"]), per_task))
         first.kill_all()
         killed_at = time.monotonic()
     with worker(env, tmp_path / "second.log", name="second"):
@@ -114,7 +111,7 @@ def test_redis_restarted_mid_job(
     job = long_job()
     with worker(chaos_env, tmp_path / "worker.log"):
         job_id = submit(api, **job)
-        wait_for_state(api, job_id, 120, running_with_progress)
+        wait_for_state(api, job_id, 120, early_in_the_job)
         getattr(private_redis, how)()
         time.sleep(8)  # Redis stays down for a while: the API answers 503, the worker waits
         assert api.get("/ready").status_code == 503
@@ -151,7 +148,7 @@ def test_sigterm_gives_a_running_task_the_soft_shutdown_timeout_then_puts_it_bac
     job = longest_job()  # one task of every gamma: far longer than 2 s
     with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
-        wait_for_state(api, job_id, 120, running_with_progress)
+        wait_for_state(api, job_id, 120, early_in_the_job)
         first.process.send_signal(signal.SIGTERM)  # to the worker itself, as `celery multi stop` sends it
         assert first.process.wait(timeout=60) == 0
     log = (tmp_path / "first.log").read_text()
