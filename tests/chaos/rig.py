@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +159,7 @@ def long_job(n_users: int = 8100, n_gammas: int = 40) -> dict[str, Any]:
     return {"dr_prosumers": names, "gamma_values": [0.05 * g for g in range(n_gammas)]}
 
 
-def inside_a_task(n_gammas: int, per_task: int) -> Any:
+def inside_a_task(n_gammas: int, per_task: int) -> Callable[[dict[str, Any]], bool]:
     """A predicate of a job that holds for certain only while a task is mid-way (with ``per_task`` gammas a task).
 
     Past the first task, once its task has stored 1 to ``per_task - 3`` of its gammas: a kill then always finds

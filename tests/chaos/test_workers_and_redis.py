@@ -87,7 +87,6 @@ def test_a_killed_worker_s_task_runs_again_on_another_within_a_minute(
     per_task = 10
     env = chaos_env | {"GAMMAS_PER_TASK": str(per_task)}
     job = longest_job()
-
     with worker(env, tmp_path / "first.log", name="first") as first:
         job_id = submit(api, **job)
         wait_for_state(api, job_id, 120, inside_a_task(len(job["gamma_values"]), per_task))
