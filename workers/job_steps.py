@@ -68,12 +68,28 @@ class JobCancelled(Exception):
 
 
 class TaskKeptDying(Exception):
-    """A solve task started more than ``TASK_MAX_STARTS`` times without finishing: the process running it dies.
+    """A task started more than ``TASK_MAX_STARTS`` times without finishing: the process running it dies.
 
     A worker process killed mid-task (out of memory, past ``TASK_TIME_LIMIT``) or
     crashed gives its task back to the broker, which hands it out again; without
     a count, a task that kills its process every time would go round for ever.
     """
+
+
+def count_start(workspace: JobWorkspace, job_id: str, delivery: str, max_starts: int) -> None:
+    """Count one more start of the job's task ``delivery``; :class:`TaskKeptDying` at start ``max_starts + 1``.
+
+    ``delivery`` is the task id and retry number: the same each time the broker
+    hands the message out again after its process died, new for each retry (a
+    retry is a task that ended, not one that died).
+    """
+    starts = workspace.count_start(job_id, delivery)
+    if starts > max_starts:
+        raise TaskKeptDying(
+            f"the worker process running this step stopped {starts - 1} times before it finished (killed, most "
+            "likely for lack of memory or past TASK_TIME_LIMIT, or crashed); submit fewer prosumers or gamma values, "
+            "or give each worker process more memory"
+        )
 
 
 def guarded(
@@ -174,20 +190,10 @@ def plan_chunks(indices: list[int], gammas_per_task: int) -> list[list[int]]:
     return [indices[start : start + size] for start in range(0, len(indices), size)]
 
 
-def solve_chunk(
-    job_id: str,
-    indices: list[int],
-    store: JobStore,
-    workspace: JobWorkspace,
-    solved_by: str,
-    *,
-    max_starts: int | None = None,
-) -> bool:
+def solve_chunk(job_id: str, indices: list[int], store: JobStore, workspace: JobWorkspace, solved_by: str) -> bool:
     """Solve the job's gammas at ``indices`` (skipping any already stored) and record progress.
 
     Returns True when every gamma of the running job is stored (time to assemble).
-    Raises :class:`TaskKeptDying` at the task's start number ``max_starts + 1``
-    (``None``: no limit): its process died every time before it finished.
     """
     if store.state(job_id) is not JobState.RUNNING:
         return False
@@ -196,13 +202,6 @@ def solve_chunk(
     has_input = workspace.has_input(job_id)
     if not todo or not has_input:
         return has_input and len(workspace.done(job_id)) == len(gammas)
-    starts = workspace.count_start(job_id, indices[0])
-    if max_starts is not None and starts > max_starts:
-        raise TaskKeptDying(
-            f"the worker process running it stopped {starts - 1} times before the task finished (killed, most likely "
-            "for lack of memory or past TASK_TIME_LIMIT, or crashed); submit fewer prosumers or gamma values, or give "
-            "each worker process more memory"
-        )
     kept = _job_solver(job_id, store, workspace)
     if kept is None:  # the working data expired since
         return False

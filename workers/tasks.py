@@ -10,12 +10,17 @@ Redis/broker errors (:data:`workers.job_steps.TRANSIENT_ERRORS`), which are
 retried with exponential backoff and jitter; ``run_job`` also retries an
 unreachable central DB for about a minute before the job fails with its
 message. Every other error ends the job FAILURE at the task boundary and is
-never retried. Callback delivery schedules its own next attempt instead (its
-policy lives in :class:`~swagger_server.core.callbacks.DeliveryPolicy`). A job
-whose tasks are gone all the same is driven on by :mod:`workers.sweeper`.
+never retried. A job step whose worker process dies goes back to the queue
+(late acks); each start is counted, and start ``TASK_MAX_STARTS + 1`` of the
+same delivery fails the job instead (:func:`counting_starts`). Callback
+delivery schedules its own next attempt instead (its policy lives in
+:class:`~swagger_server.core.callbacks.DeliveryPolicy`). A job whose tasks are gone all the same is driven on by
+:mod:`workers.sweeper`.
 """
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from celery import Task
 from celery.utils.time import get_exponential_backoff_interval
@@ -26,11 +31,13 @@ from swagger_server.core.task_queue import ASSEMBLE_JOB_TASK, DELIVER_CALLBACK_T
 from workers.callback_delivery import deliver_step
 from workers.celery_app import app
 from workers.dispatch import assemble, fan_out
-from workers.job_steps import TRANSIENT_ERRORS, assemble_job, guarded, prepare_job, solve_chunk
+from workers.job_steps import TRANSIENT_ERRORS, assemble_job, count_start, guarded, prepare_job, solve_chunk
 from workers.resources import data_source, delivery_policy, job_store, workspace
 from workers.upkeep import WorkerUpkeep
 
 __all__ = ["app", "assemble_job_task", "deliver_callback", "run_job", "solve_chunk_task"]
+
+T = TypeVar("T")
 
 #: Retries of a job step: transient store/broker errors only, backoff 1, 2, 4 s (capped at 30) with jitter.
 STEP_RETRIES = {
@@ -60,6 +67,23 @@ FETCH_RETRIES = STEP_RETRIES | {
 }
 
 
+def counting_starts(task: Task, job_id: str, work: Callable[[], T]) -> Callable[[], T]:
+    """``work``, run once this start of ``task``'s delivery is counted (:func:`workers.job_steps.count_start`).
+
+    The delivery is the task id and retry number: the broker hands the same
+    message out again after its process died, so a step that kills its process
+    every time fails its job at start ``TASK_MAX_STARTS + 1`` instead of going
+    round for ever; a retry (the step ended) starts a count of its own.
+    """
+    delivery = f"{task.request.id}:{task.request.retries}"
+
+    def started() -> T:
+        count_start(workspace(), job_id, delivery, get_settings().task_max_starts)
+        return work()
+
+    return started
+
+
 @app.task(name=RUN_JOB_TASK, acks_late=True, bind=True, **FETCH_RETRIES)
 def run_job(self: Task, job_id: str) -> None:
     """Fetch and parse job ``job_id`` once, then fan its gamma values out to the workers."""
@@ -69,7 +93,7 @@ def run_job(self: Task, job_id: str) -> None:
         job_store(),
         "",
         settings.task_soft_time_limit,
-        lambda: prepare_job(job_id, job_store(), workspace(), data_source()),
+        counting_starts(self, job_id, lambda: prepare_job(job_id, job_store(), workspace(), data_source())),
         retry_unavailable=self.request.retries < outage_retries(settings.central_db_outage_seconds),
     )
     if gammas is not None:
@@ -87,23 +111,21 @@ def solve_chunk_task(self: Task, job_id: str, indices: list[int]) -> None:
         job_store(),
         what,
         get_settings().task_soft_time_limit,
-        lambda: solve_chunk(
-            job_id, indices, job_store(), workspace(), hostname, max_starts=get_settings().task_max_starts
-        ),
+        counting_starts(self, job_id, lambda: solve_chunk(job_id, indices, job_store(), workspace(), hostname)),
     )
     if all_solved:
         assemble(app, job_id)
 
 
-@app.task(name=ASSEMBLE_JOB_TASK, acks_late=True, **STEP_RETRIES)
-def assemble_job_task(job_id: str) -> None:
+@app.task(name=ASSEMBLE_JOB_TASK, acks_late=True, bind=True, **STEP_RETRIES)
+def assemble_job_task(self: Task, job_id: str) -> None:
     """Store the job's result once every gamma is solved, then hand its callback to delivery."""
     succeeded = guarded(
         job_id,
         job_store(),
         "assembling the result",
         get_settings().task_soft_time_limit,
-        lambda: assemble_job(job_id, job_store(), workspace()),
+        counting_starts(self, job_id, lambda: assemble_job(job_id, job_store(), workspace())),
     )
     if succeeded and job_store().get(job_id, with_result=False).request.callback is not None:
         job_store().expect_callback(job_id, time.time())

@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     task_max_starts: int = Field(
         default=5,
         ge=1,
-        description="times a solve task may start without finishing (its worker process killed or crashed: the "
-        "broker hands it out again) before its job fails with a message",
+        description="times a job's task (fetch, solve, assembly) may start without finishing (its worker process "
+        "killed or crashed: the broker hands it out again) before its job fails with a message",
     )
     worker_heartbeat_seconds: float = Field(
         default=10.0, gt=0, description="how often a worker renews the tasks it holds and the heartbeat of their jobs"

@@ -6,8 +6,9 @@
   redelivered task rewrites the same value.
 - ``pricing:tasks:<id>``: ids of the job's solve tasks, so a cancel can revoke
   the ones still queued.
-- ``pricing:starts:<id>``: per solve task (its first gamma index), how many
-  times a worker started it, so a task whose process keeps dying ends its job.
+- ``pricing:starts:<id>``: per delivery of one of the job's tasks (its task id
+  and retry number), how many times a worker started it, so a task whose
+  process keeps dying ends its job.
 
 Everything expires with ``ttl_seconds`` and is deleted when the job is assembled.
 """
@@ -83,11 +84,11 @@ class JobWorkspace:
         """The job's solve task ids."""
         return sorted(str(task_id) for task_id in self.redis.smembers(TASKS_KEY.format(job_id)))
 
-    def count_start(self, job_id: str, first_index: int) -> int:
-        """Count one more start of the job's solve task whose first gamma index is ``first_index``; the count."""
+    def count_start(self, job_id: str, delivery: str) -> int:
+        """Count one more start of the job's task ``delivery`` (task id and retry number); the count."""
         key = STARTS_KEY.format(job_id)
         with self.redis.pipeline() as pipe:
-            pipe.hincrby(key, str(first_index), 1)
+            pipe.hincrby(key, delivery, 1)
             pipe.expire(key, self.ttl)
             starts, _ = pipe.execute()
         return int(starts)

@@ -74,7 +74,7 @@ def test_a_task_whose_process_is_killed_at_every_start_fails_its_job_instead_of_
     log = log_path.read_text()
     assert all(f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in log for pid in killed), (killed, log[-3000:])
     assert done["state"] == "failed", done
-    assert "the worker process running it stopped 2 times before the task finished" in done["error"], done["error"]
+    assert "the worker process running this step stopped 2 times before it finished" in done["error"], done["error"]
     assert done["error"].endswith("or give each worker process more memory")
     assert 0 < done["progress"] < 1
 

@@ -16,7 +16,7 @@ from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
 from swagger_server.dataset_service import DatasetService
 from swagger_server.pricing_service import PricingService
 from tests.jobs import README_JOB
-from workers.job_steps import assemble_job, guarded, plan_chunks, prepare_job, solve_chunk
+from workers.job_steps import assemble_job, count_start, guarded, plan_chunks, prepare_job, solve_chunk
 
 pytestmark = pytest.mark.integration
 
@@ -235,25 +235,54 @@ def test_a_failing_gamma_fails_the_job_naming_it(
 def test_a_task_whose_process_died_every_time_fails_its_job_at_its_next_start(
     redis_url: str, service_sample_dir: Path
 ) -> None:
-    """Two starts of the task for gammas 1 and 2 counted (their processes died), none finished: with
-    TASK_MAX_STARTS 2 its third start fails the job, naming the gammas and what to do; another task of the job
-    still ran on its own count."""
+    """Two starts of the delivery of the task for gammas 1 and 2 counted (their processes died), none finished:
+    with TASK_MAX_STARTS 2 its third start fails the job, naming the gammas and what to do, before solving
+    anything; another delivery of the job (another task, or the same task's retry) counts on its own."""
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
     job_id = new_job(store, gamma_values=[0.5, 1.0, 2.0])
     prepare_job(job_id, store, workspace, SampleFiles(service_sample_dir))
-    assert solve_chunk(job_id, [0], store, workspace, "t", max_starts=2) is False
+    count_start(workspace, job_id, "other-task:0", max_starts=2)
+    assert solve_chunk(job_id, [0], store, workspace, "t") is False
     for _ in range(2):
-        assert workspace.count_start(job_id, 1) <= 2
-    what = "solving gamma 0.5, 1"
-    outcome = guarded(job_id, store, what, 60, lambda: solve_chunk(job_id, [1, 2], store, workspace, "t", max_starts=2))
-    assert outcome is None
+        count_start(workspace, job_id, "task-1-2:0", max_starts=2)
+    count_start(workspace, job_id, "task-1-2:1", max_starts=2)  # a retry of it: a count of its own
+
+    def third_start() -> bool:
+        count_start(workspace, job_id, "task-1-2:0", max_starts=2)
+        return solve_chunk(job_id, [1, 2], store, workspace, "t")
+
+    assert guarded(job_id, store, "solving gamma 0.5, 1", 60, third_start) is None
     record = store.get(job_id, with_result=False)
     assert record.state is JobState.FAILED
     assert record.error is not None and record.error.startswith(
-        "solving gamma 0.5, 1: the worker process running it stopped 2 times before the task finished"
+        "solving gamma 0.5, 1: the worker process running this step stopped 2 times before it finished"
     ), record.error
     assert workspace.done(job_id) == {0}
+
+
+def test_every_job_step_counts_its_starts_and_the_fetch_fails_its_job_at_the_limit(
+    redis_url: str, service_sample_dir: Path, worker_resources: None
+) -> None:
+    """The fetch (parsing a large portfolio is where a worker runs out of memory) counts its starts as the solve
+    and the assembly do: its delivery (task id, retry 0) started TASK_MAX_STARTS (5) times, the next start fails
+    the job before fetching; the task body as a worker runs it."""
+    from workers.tasks import run_job
+
+    store = JobStore.from_url(redis_url, retention_days=1)
+    workspace = store.workspace(60)
+    job_id = new_job(store)
+    for _ in range(5):
+        assert workspace.count_start(job_id, "fetch-task:0") <= 5
+    run_job.apply(args=[job_id], task_id="fetch-task")
+    record = store.get(job_id, with_result=False)
+    assert record.state is JobState.FAILED
+    assert record.error == (
+        "the worker process running this step stopped 5 times before it finished (killed, most likely for lack of "
+        "memory or past TASK_TIME_LIMIT, or crashed); submit fewer prosumers or gamma values, or give each worker "
+        "process more memory"
+    )
+    assert not workspace.has_input(job_id)  # it stopped before the fetch
 
 
 def test_a_cancel_stops_a_chunk_after_the_gamma_being_solved(redis_url: str, service_sample_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
