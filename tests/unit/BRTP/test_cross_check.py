@@ -18,12 +18,14 @@ def assert_same_outcomes(portfolio, request, margin):  # type: ignore[no-untyped
     for f, r in zip(fast.outcomes, reference.outcomes, strict=True):
         assert f.solution.solver == "schur-ipm" and r.solution.solver == "highs"
         scale = max(1.0, abs(r.solution.objective))
-        assert abs(f.solution.objective - r.solution.objective) <= 1e-6 * scale, (
+        assert abs(f.solution.objective - r.solution.objective) <= 1e-7 * scale, (
             f.gamma,
             f.solution.objective,
             r.solution.objective,
         )
-        # L is unique (strictly convex in L); individual device schedules may not be.
+        # L is unique (strictly convex in L); individual device schedules may not be. HiGHS's QP answers, at its
+        # default tolerances, leave L up to 1.4e-6 (relative) from ours on these portfolios, against 3e-9 for PIQP
+        # run tight (test_solvers.py): L and TC are compared at HiGHS's accuracy.
         np.testing.assert_allclose(f.kpis.final_load_kw, r.kpis.final_load_kw, atol=1e-4)
         np.testing.assert_allclose(f.kpis.tc, r.kpis.tc, rtol=1e-5, atol=1e-6)
 
