@@ -1,22 +1,33 @@
 """The task boundary and the job's three steps, run in-process on a real Redis."""
 
 import gc
+import os
+import subprocess
+import sys
 import time
 import uuid
 import weakref
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from BRTP import BrtpOptions, PricingProblem, SolverError, solve_gammas
+from BRTP import run as brtp_run
+from BRTP.data.serialize import job_from_bytes
 from swagger_server.core.callbacks import Allowlist
 from swagger_server.core.data_sources import JobDocuments, SampleFiles, UnknownNames
 from swagger_server.core.job_store import JobStore
 from swagger_server.core.jobs import JobRecord, JobRequest, JobState, utc_now
+from swagger_server.core.settings import get_settings
 from swagger_server.dataset_service import DatasetService
 from swagger_server.pricing_service import PricingService
 from tests.jobs import README_JOB
+from workers import job_steps, resources
 from workers.job_steps import assemble_job, count_start, guarded, plan_chunks, prepare_job, solve_chunk
+from workers.solver_cache import KeptSolver
 
 pytestmark = pytest.mark.integration
 
@@ -105,10 +116,6 @@ def test_a_workers_next_task_of_a_job_reuses_its_solver_and_gives_the_numbers_of
     """One-gamma tasks of one job in one worker process: the parsed data is read, the QP set up and the anchor
     computed once (each depth), the stored KPIs are those of each gamma solved by a fresh process, and the
     solver goes with the job's last gamma."""
-    from BRTP import BrtpOptions, PricingProblem, solve_gammas
-    from BRTP.data.serialize import job_from_bytes
-    from workers import job_steps
-
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
     job_id = new_job(store, gamma_values=[0.5, 1.0, 2.0])
@@ -144,9 +151,6 @@ def test_a_kept_solver_goes_once_no_task_of_its_job_came_for_its_idle_time(
 ) -> None:
     """A worker that solved some of a job's gammas (the others went to other workers, or the job was cancelled)
     lets the job's QP and anchors go after the idle time, without any further task; until then it keeps them."""
-    from workers import job_steps
-    from workers.solver_cache import KeptSolver
-
     kept = KeptSolver(idle_seconds=1.0)
     monkeypatch.setattr(job_steps, "kept_solver", kept)
     store = JobStore.from_url(redis_url, retention_days=1)
@@ -170,10 +174,6 @@ def test_a_kept_solver_goes_once_no_task_of_its_job_came_for_its_idle_time(
 
 def test_a_worker_process_keeps_a_solver_for_kept_solver_idle_seconds() -> None:
     """The setting reaches the kept solver of a worker process started with it."""
-    import os
-    import subprocess
-    import sys
-
     code = "from workers.job_steps import kept_solver; print(kept_solver.idle_seconds)"
     env = os.environ | {"KEPT_SOLVER_IDLE_SECONDS": "7.5"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
@@ -182,8 +182,6 @@ def test_a_worker_process_keeps_a_solver_for_kept_solver_idle_seconds() -> None:
 
 def test_a_task_of_another_job_takes_the_kept_solvers_place(redis_url: str, service_sample_dir: Path) -> None:
     """A worker keeps one job's QP and anchors at a time: the first task of another job lets the first job's go."""
-    from workers import job_steps
-
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
     first, second = new_job(store, gamma_values=[0.5, 1.0]), new_job(store, gamma_values=[0.5, 1.0])
@@ -199,8 +197,6 @@ def test_a_task_of_another_job_takes_the_kept_solvers_place(redis_url: str, serv
 @pytest.fixture
 def worker_resources(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``workers.resources`` made anew for this test's Redis (and forgotten after it)."""
-    from swagger_server.core.settings import get_settings
-    from workers import resources
 
     cached = (get_settings, resources.job_store, resources.workspace, resources.data_source)
     monkeypatch.setenv("REDIS_URL", redis_url)
@@ -215,8 +211,7 @@ def test_a_failing_gamma_fails_the_job_naming_it(
     redis_url: str, service_sample_dir, worker_resources, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """The solve task's own wording: which gamma failed, then the solver's message."""
-    from BRTP import SolverError
-    from workers.tasks import solve_chunk_task
+    from workers.tasks import solve_chunk_task  # the Celery app is made from the settings when first imported
 
     store = JobStore.from_url(redis_url, retention_days=1)
     job_id = new_job(store, gamma_values=[0.5, 4.0])
@@ -267,7 +262,7 @@ def test_every_job_step_counts_its_starts_and_the_fetch_fails_its_job_at_the_lim
     """The fetch (parsing a large portfolio is where a worker runs out of memory) counts its starts as the solve
     and the assembly do: its delivery (task id, retry 0) started TASK_MAX_STARTS (5) times, the next start fails
     the job before fetching; the task body as a worker runs it."""
-    from workers.tasks import run_job
+    from workers.tasks import run_job  # the Celery app is made from the settings when first imported
 
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
@@ -287,8 +282,6 @@ def test_every_job_step_counts_its_starts_and_the_fetch_fails_its_job_at_the_lim
 
 def test_a_cancel_stops_a_chunk_after_the_gamma_being_solved(redis_url: str, service_sample_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """DELETE while a task solves the first of five gammas: it stores that one and solves no other."""
-    from BRTP import run as brtp_run
-
     store = JobStore.from_url(redis_url, retention_days=1)
     workspace = store.workspace(60)
     job_id = new_job(store, gamma_values=[0.5, 1.0, 1.5, 2.0])
@@ -314,8 +307,6 @@ def test_a_cancel_stops_a_chunk_after_the_gamma_being_solved(redis_url: str, ser
 
 def test_concurrent_submits_with_one_idempotency_key_make_one_job_and_every_answer_reads(redis_url: str) -> None:
     """The key and the record are written in one step: no caller ever gets a key whose job is not there yet."""
-    from concurrent.futures import ThreadPoolExecutor
-
     store = JobStore.from_url(redis_url, retention_days=1)
     key = f"retry-{uuid.uuid4()}"
     request = JobRequest.from_json({**README_JOB, "profit_margin": 34.4})
@@ -333,10 +324,7 @@ def test_concurrent_submits_with_one_idempotency_key_make_one_job_and_every_answ
 
 def test_each_worker_process_limits_blas_to_worker_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool processes' start hook applies WORKER_BLAS_THREADS to every BLAS/OpenMP library numpy loaded."""
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    from swagger_server.core.settings import get_settings
-    from workers.celery_app import configure_worker_process
+    from workers.celery_app import configure_worker_process  # the Celery app is made from the settings on import
 
     before = max(lib["num_threads"] for lib in threadpool_info())
     try:
