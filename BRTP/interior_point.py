@@ -197,8 +197,8 @@ class SlotSchurIpm:
         curvature in ``L`` is small, so a gap ``g`` leaves ``L`` known only to about ``sqrt(g)``
         (at 1e-12, ``L`` sat up to 1.2e-7 (relative) from PIQP's at a gap of 1e-17 on the
         cross-check's portfolios; at 1e-14, 8.7e-9 at worst). The last iterations carry few columns
-        and converge fast, so this costs at most an iteration per gamma (none at 10 000
-        prosumers: 495 iterations either way).
+        and converge fast, so this costs little: no iteration from the anchors at 3 000 to 100 000
+        prosumers (11 gammas each), one in 11 cold starts at 10 000.
 
         ``anchored=False`` starts every gamma cold (the baseline the anchored starts are measured against).
         """

@@ -19,8 +19,8 @@ GAMMAS = [0.3, 1.0, 4.0]
 KPIS = ("auw", "tc", "bb", "flex_r", "flex_delivered", "dso_revenue")
 #: The objective, these KPIs and the final load L per slot agree to 1e-7 relative. The KPIs read L, which a duality
 #: gap g pins down only to about sqrt(g) (the curvature (1+pr)*a*dt is small), so both solvers are run to gaps far
-#: below the certificate's: the interior point to 1e-14, PIQP to PIQP_TIGHT (at PIQP's 1e-10 gap, L sat up to 2.9e-7
-#: away; at these, the worst over every case here is 5.5e-9 on the KPIs and 8.7e-9 on L).
+#: below the certificate's: the interior point to 1e-14, PIQP to PIQP_TIGHT (with the gaps at 1e-12 and 1e-10, L sat
+#: up to 2.9e-7 apart; at these, the worst over every case here is 5.5e-9 on the KPIs and 8.7e-9 on L).
 TOLERANCE = 1e-7
 PIQP_TIGHT = BrtpOptions(
     solver="piqp", eps_abs=1e-12, eps_rel=1e-13, eps_gap_abs=1e-12, eps_gap_rel=1e-13, max_iter=500
