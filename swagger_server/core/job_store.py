@@ -95,6 +95,23 @@ return false
 """
 
 
+# Record a heartbeat only for jobs still queued or running: a beat that reaches Redis after its job finished (it
+# read the worker's held tasks just before, or rode out a Redis restart) must not bring back the heartbeat the
+# finish removed. KEYS: the heartbeats index, then each job's hash. ARGV: the time, the active states
+# (comma-separated), then each job id in KEYS' order.
+_BEAT = """
+for i = 2, #KEYS do
+  local status = redis.call('HGET', KEYS[i], 'status')
+  if status then
+    for active in string.gmatch(ARGV[2], '[^,]+') do
+      if status == active then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i + 1]) end
+    end
+  end
+end
+return 0
+"""
+
+
 def fingerprint(body: JsonObject) -> str:
     """A stable hash of a request body, to tell a repeated request from a different one.
 
@@ -135,6 +152,7 @@ class JobStore:
         self.datasets = DatasetStore(client, binary, JOB_KEY.format(""))
         self._transition = client.register_script(_TRANSITION)
         self._create = client.register_script(_CREATE)
+        self._beat = client.register_script(_BEAT)
 
     @classmethod
     def from_url(cls, url: str, retention_days: int, *, ride_out_seconds: float = 0.0) -> "JobStore":
@@ -337,10 +355,15 @@ class JobStore:
         return records, int(self.redis.zcard(index))
 
     def beat(self, job_ids: Iterable[str], at: float) -> None:
-        """Record that a worker holds a task of each of ``job_ids`` at time ``at`` (seconds since the epoch)."""
-        beats = dict.fromkeys(job_ids, at)
-        if beats:
-            self.redis.zadd(HEARTBEATS, beats)
+        """Record that a worker holds a task of each of ``job_ids`` at time ``at`` (seconds since the epoch).
+
+        Only jobs still queued or running get one (in one step with reading their state): a finished job's
+        heartbeat, removed when it finished, stays removed.
+        """
+        ids = list(dict.fromkeys(job_ids))
+        if ids:
+            keys = [HEARTBEATS, *(JOB_KEY.format(job_id) for job_id in ids)]
+            self._beat(keys=keys, args=[at, ",".join(state.value for state in ACTIVE), *ids])
 
     def active_jobs(self) -> dict[str, float]:
         """Every queued or running job with its last sign of life: its latest heartbeat, else its submit time."""

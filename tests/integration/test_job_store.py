@@ -212,6 +212,28 @@ def test_callback_attempts_are_due_until_the_delivery_ends(store: JobStore) -> N
     assert store.get(job.job_id).callback == delivered
 
 
+def test_a_heartbeat_that_arrives_after_its_job_finished_is_not_recorded(store: JobStore) -> None:
+    """A worker's beat reads the tasks it holds, then writes; the job may finish in between (or the beat ride out a
+    Redis restart and land after the finish: the chaos test that restarts Redis saw a finished job's heartbeat
+    left behind). Only queued and running jobs get one, so the finish's removal stands."""
+    queued, running, finished = record(), record(), record()
+    for each in (queued, running, finished):
+        store.create(each)
+    store.mark_started(running.job_id)
+    store.mark_started(finished.job_id)
+    store.beat([finished.job_id], 100.0)
+    assert store.redis.zscore(HEARTBEATS, finished.job_id) == 100.0
+    assert store.mark_success(finished.job_id, {})
+    assert store.redis.zscore(HEARTBEATS, finished.job_id) is None
+    unknown = str(uuid.uuid4())
+    store.beat([queued.job_id, running.job_id, finished.job_id, unknown, running.job_id], 200.0)
+    assert store.redis.zscore(HEARTBEATS, queued.job_id) == 200.0
+    assert store.redis.zscore(HEARTBEATS, running.job_id) == 200.0
+    assert store.redis.zscore(HEARTBEATS, finished.job_id) is None
+    assert store.redis.zscore(HEARTBEATS, unknown) is None
+    store.beat([], 300.0)  # a worker holding nothing writes nothing
+
+
 def test_active_jobs_carry_their_latest_sign_of_life(store: JobStore) -> None:
     queued, running, finished = record(), record(), record()
     for each in (queued, running, finished):
