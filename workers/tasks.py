@@ -14,8 +14,8 @@ never retried. A job step whose worker process dies goes back to the queue
 (late acks); each start is counted, and start ``TASK_MAX_STARTS + 1`` of the
 same delivery fails the job instead (:func:`counting_starts`). Callback
 delivery schedules its own next attempt instead (its policy lives in
-:class:`~swagger_server.core.callbacks.DeliveryPolicy`). A job whose tasks are gone all the same is driven on by
-:mod:`workers.sweeper`.
+:class:`~swagger_server.core.callbacks.DeliveryPolicy`). A job whose tasks
+are gone all the same is driven on by :mod:`workers.sweeper`.
 """
 
 import time
