@@ -52,7 +52,11 @@ the previous gamma's answer would break that).
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import scipy.linalg as la
@@ -66,6 +70,9 @@ from BRTP.problem import PricingProblem
 logger = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+Part = TypeVar("Part")
+#: Mehrotra's complementarity targets as the passes take them: ``zl, zu, sl, su, target, dx_aff, dzl_aff, dzu_aff``.
+_Targets = tuple[FloatArray, FloatArray, FloatArray, FloatArray, float, FloatArray, FloatArray, FloatArray]
 #: Fraction of the way to the boundary a step may go.
 STEP_TO_BOUNDARY = 0.995
 #: The predictor's "previous step" (none: the kernels skip the second-order term).
@@ -188,7 +195,7 @@ class SlotSchurIpm:
 
     def __init__(
         self, problem: PricingProblem, qp: QpMatrices | None = None, tolerance: float = 1e-12,
-        gap_tolerance: float = 1e-14, max_iter: int = 500, anchored: bool = True,
+        gap_tolerance: float = 1e-14, max_iter: int = 500, anchored: bool = True, threads: int = 1,
     ) -> None:  # fmt: skip
         """Set up for ``problem``; ``qp`` is its assembled QP if the caller has it already (else assembled here).
 
@@ -201,12 +208,15 @@ class SlotSchurIpm:
         prosumers (11 gammas each), one in 11 cold starts at 10 000.
 
         ``anchored=False`` starts every gamma cold (the baseline the anchored starts are measured against).
+        With ``threads > 1`` an anchor's passes run on two threads (the other gammas wait for it);
+        they are the same passes in the same order whatever ``threads`` is, so are the answers.
         """
         self.qp = qp = qp if qp is not None else assemble_qp(problem)
         self.tolerance = tolerance
         self.gap_tolerance = gap_tolerance
         self.max_iter = max_iter
         self.anchored = anchored
+        self.threads = threads
         self._anchors: dict[tuple[float, float], Anchor | None] = {}
         self._anchoring = threading.Lock()
         portfolio = problem.portfolio
@@ -279,7 +289,7 @@ class SlotSchurIpm:
         rows = self.rows
         return kernels.residuals(x, np.zeros(self.n_rows), zero, zero, zero, zero, zero, self.quad, self.b,
                                  rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef, self.dt,
-                                 self.n_devices, self.n_time)[0]  # fmt: skip
+                                 self.n_devices, self.n_time, 0, self.n_cols, np.empty(self.n_cols))[0]  # fmt: skip
 
     def _cold_start(self, q: FloatArray) -> InteriorPoint:
         """A strictly interior point that knows nothing of the optimum: box midpoints, ``L`` from the balance rows.
@@ -338,8 +348,8 @@ class SlotSchurIpm:
                 base = shallower[min(shallower)] if shallower else None  # the deepest of them
                 start, before = (base.point, base.iterations) if base else (self._cold_start(q), 0)
                 try:
-                    with np.errstate(all="ignore"):
-                        reached = self._iterate(q, gamma, False, start, until_gap=gap)
+                    with np.errstate(all="ignore"), _Split.halves(self) as split:
+                        reached = self._iterate(q, gamma, False, start, until_gap=gap, split=split)
                 except SolverError:  # no anchor: solves start cold
                     reached = None
                 anchor, spent = None, None
@@ -421,17 +431,19 @@ class SlotSchurIpm:
         return point
 
     def _iterate(
-        self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float | None = None
-    ) -> PrimalDual | SettledWrongly | Anchor:
+        self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float | None = None,
+        split: "_Split | None" = None,
+    ) -> PrimalDual | SettledWrongly | Anchor:  # fmt: skip
         """The iterations from ``start`` (left as it is), settling columns if ``settle``.
 
         With ``until_gap`` (and no settling), the first iterate whose relative gap is below it, as an :class:`Anchor`.
+        With ``split`` (and no settling), every pass runs over its two parts.
         If the iterations fail (no progress, a non-finite point, a singular system) after
         columns settled, :class:`SettledWrongly` (the settled system may have no interior
         left); before, :class:`SolverError`.
         """
         x, lam, zl, zu, sl, su = (a.copy() for a in (start.x, start.lam, start.zl, start.zu, start.sl, start.su))
-        columns = _Columns.every(self, q)
+        columns = _Columns.every(self, q, split)
         n_bounds = max(int(np.count_nonzero(zl) + np.count_nonzero(zu)), 1)
         b_norm = 1.0 + float(np.abs(self.b).max(initial=0.0))
         gap, dual_error = np.inf, np.inf
@@ -441,14 +453,13 @@ class SlotSchurIpm:
             if settle and gap < SETTLED_GAP and dual_error < SETTLED_DUAL and iteration % SETTLED_EVERY == 0:
                 settling = columns.settling(zl, zu, sl, su)
                 if settling is not None:
-                    kept, gone, value = settling
-                    columns = columns.without(kept, gone, value)
-                    x, zl, zu, sl, su = (np.take(a, kept) for a in (x, zl, zu, sl, su))
+                    columns = columns.without(settling)
+                    x, zl, zu, sl, su = (np.take(a, settling.kept) for a in (x, zl, zu, sl, su))
                     n_bounds = max(int(np.count_nonzero(zl) + np.count_nonzero(zu)), 1)
-            r_p, r_d, largest, complementarity, objective = columns.residuals(x, lam, zl, zu, sl, su)
+            r_p, r_d, dual_norm, largest, complementarity, objective = columns.residuals(x, lam, zl, zu, sl, su)
             gap = complementarity / (1.0 + abs(objective))
             primal_error = np.abs(r_p).max(initial=0.0) / b_norm
-            dual_error = np.abs(r_d).max(initial=0.0) / (1.0 + largest)
+            dual_error = dual_norm / (1.0 + largest)
             worst = max(gap, primal_error, dual_error)
             if not np.isfinite(worst):
                 failure = f"the interior-point method broke down (non-finite point) for gamma={gamma}"
@@ -472,7 +483,7 @@ class SlotSchurIpm:
             except SolverError as exc:
                 failure = f"{exc} for gamma={gamma}"
                 break
-        if len(columns.settled):
+        if columns.settled:
             return SettledWrongly(np.inf, failure)
         raise SolverError(failure)
 
@@ -494,7 +505,7 @@ class SlotSchurIpm:
         target = (mu_aff / mu) ** 3 * mu if mu > 0 else 0.0
         step = system.direction(target, affine.dx, affine.dzl, affine.dzu)
         alpha = min(1.0, STEP_TO_BOUNDARY * step.largest_step)
-        kernels.take_step(alpha, x, sl, su, zl, zu, step.dx, step.dzl, step.dzu)
+        columns.take_step(alpha, x, sl, su, zl, zu, step)
         return lam + alpha * step.d_lam
 
     def _unscaled(self, x: FloatArray, lam: FloatArray, iterations: int, settled: int) -> PrimalDual:
@@ -551,11 +562,7 @@ class _NewtonSystem:
         su: FloatArray, r_d: FloatArray, r_p: FloatArray,
     ) -> "_NewtonSystem":  # fmt: skip
         """``H^-1``, the energy block and the Cholesky factor of the slot system at this point."""
-        rows = columns.rows
-        d, m_ee, s = kernels.slot_system(
-            columns.quad, zl, zu, sl, su, REGULARIZATION, rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef,
-            method.dt, columns.device_start, method.n_devices, method.n_time, method.n_link,
-        )  # fmt: skip
+        d, m_ee, s = columns.slot_system(zl, zu, sl, su)
         try:
             factor = la.cho_factor(s, lower=True, check_finite=False)
         except la.LinAlgError:  # nearly singular: a tiny diagonal shift keeps the step well defined
@@ -573,11 +580,9 @@ class _NewtonSystem:
         ``A H^-1 A' dlambda = r_p - A H^-1 g``: the energy rows eliminated, then the slot system.
         """
         method, rows, device_start = self.method, self.columns.rows, self.columns.device_start
-        n_dev, n_time, dt = method.n_devices, method.n_time, method.dt
-        zl, zu, sl, su, d = self.zl, self.zu, self.sl, self.su, self.d
-        erow, brow, bcoef, lrow, lcoef = rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef
-        point = (zl, zu, sl, su, target, dx_aff, dzl_aff, dzu_aff)
-        g, rhs = kernels.direction_rhs(self.r_d, self.r_p, d, *point, erow, brow, bcoef, lrow, lcoef, dt, n_dev, n_time)
+        n_dev, n_time, dt, d = method.n_devices, method.n_time, method.dt, self.d
+        point = (self.zl, self.zu, self.sl, self.su, target, dx_aff, dzl_aff, dzu_aff)
+        g, rhs = self.columns.direction_rhs(self.r_d, self.r_p, d, point)
         first, stop = int(device_start[0]), int(device_start[-1])
         energy_rhs, slot_rhs = rhs[:n_dev], rhs[n_dev:].copy()
         slot_rhs[:n_time] -= kernels.eliminate_energy(
@@ -588,10 +593,8 @@ class _NewtonSystem:
             energy_rhs, slot_duals, self.m_ee, self.d, rows.erow, rows.brow, rows.bcoef, dt, first, stop
         )
         d_lam = np.concatenate([energy, slot_duals])
-        dx, dzl, dzu, largest, complementarity = kernels.direction_back(
-            g, d_lam, d, *point, erow, brow, bcoef, lrow, lcoef, dt, n_dev, n_time
-        )
-        return _Step(dx, d_lam, dzl, dzu, largest, complementarity)
+        dx, dzl, dzu, rate, complementarity = self.columns.direction_back(g, d_lam, d, point)
+        return _Step(dx, d_lam, dzl, dzu, 1.0 / rate if rate > 0.0 else np.inf, complementarity)
 
 
 @dataclass(frozen=True)
@@ -632,13 +635,65 @@ class ColumnRows:
 
 
 @dataclass(frozen=True)
+class _Split:
+    """An anchor's columns in two parts, divided at a device's first column; each pass runs over both.
+
+    ``column`` and ``device``: the first column and device of the second part.
+    ``helper``: the thread that runs the second part while the caller's runs the
+    first; ``None``: the caller's thread runs both, one after the other. The
+    parts' sums are added in the same order either way, so the anchor is the
+    same whatever the number of threads.
+    """
+
+    column: int
+    device: int
+    helper: ThreadPoolExecutor | None
+
+    @classmethod
+    @contextmanager
+    def halves(cls, method: SlotSchurIpm) -> Iterator["_Split"]:
+        """The split at the device boundary nearest the middle column; a helper thread if ``method.threads > 1``."""
+        device = int(np.abs(method.device_start - method.n_cols / 2).argmin())
+        column = int(method.device_start[device])
+        if method.threads <= 1:
+            yield cls(column, device, None)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="ipm-anchor") as helper:
+            yield cls(column, device, helper)
+
+    def run(self, first: Callable[[], Part], second: Callable[[], Part]) -> list[Part]:
+        """The two parts' results, in order."""
+        if self.helper is None:
+            return [first(), second()]
+        later = self.helper.submit(second)
+        return [first(), later.result()]
+
+
+@dataclass(frozen=True)
+class _Settling:
+    """One settling step: the columns that stay (``kept``) and go (``gone``, at ``value``).
+
+    Per device, its columns that stay (``staying``) and the energy ``dt sum value`` of those that go (``energy``).
+    """
+
+    kept: IntArray
+    gone: IntArray
+    value: FloatArray
+    staying: IntArray
+    energy: FloatArray
+
+
+@dataclass(frozen=True)
 class _Columns:
     """The columns still in one solve's Newton systems, and those settled on a bound.
 
     ``position``: each working column's index among the method's columns;
     ``q``, ``quad``, ``rows``, ``device_start``: the method's arrays for those
     columns; ``b``: the rows' right-hand sides less the settled columns' part
-    (``b - A_settled v``); ``q_all``: every column's linear cost.
+    (``b - A_settled v``); ``q_all``: every column's linear cost; ``settled``,
+    ``settled_value``, ``settled_low``: the settled columns (the method's
+    indices), their values and whether at the lower bound, one array per
+    settling step (joined once, at the end).
     """
 
     method: SlotSchurIpm
@@ -649,28 +704,106 @@ class _Columns:
     rows: ColumnRows
     device_start: IntArray
     q_all: FloatArray
-    settled: IntArray
-    settled_value: FloatArray
-    settled_low: NDArray[np.bool_]
+    settled: tuple[IntArray, ...]
+    settled_value: tuple[FloatArray, ...]
+    settled_low: tuple[NDArray[np.bool_], ...]
+    split: "_Split | None" = None
 
     @classmethod
-    def every(cls, method: SlotSchurIpm, q: FloatArray) -> "_Columns":
-        """All of the method's columns, none settled."""
-        none = np.zeros(0, dtype=np.int64)
+    def every(cls, method: SlotSchurIpm, q: FloatArray, split: "_Split | None" = None) -> "_Columns":
+        """All of the method's columns, none settled; every pass over the two parts of ``split`` if given."""
         return cls(method, np.arange(method.n_cols), q, method.quad, method.b, method.rows, method.device_start, q,
-                   none, np.zeros(0), np.zeros(0, dtype=bool))  # fmt: skip
+                   (), (), (), split)  # fmt: skip
+
+    def _parts(self, run: Callable[[int, int, int, int, bool], Part]) -> list[Part]:
+        """``run(first, stop, first_device, stop_device, leading)`` over every column, or over each part of the split.
+
+        ``leading``: the part that starts from the rows' own terms (a later one starts from zeros and is added).
+        """
+        n_cols, n_dev = len(self.position), self.method.n_devices
+        if self.split is None:
+            return [run(0, n_cols, 0, n_dev, True)]
+        column, device = self.split.column, self.split.device
+        return self.split.run(
+            lambda: run(0, column, 0, device, True), lambda: run(column, n_cols, device, n_dev, False)
+        )
 
     def residuals(
         self, x: FloatArray, lam: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray
-    ) -> tuple[FloatArray, FloatArray, float, float, float]:
-        """:func:`BRTP.ipm_kernels.residuals` here: ``r_p``, ``r_d``, the largest term, ``sum s z``, the objective."""
-        rows, method = self.rows, self.method
-        return kernels.residuals(x, lam, zl, zu, sl, su, self.q, self.quad, self.b, rows.erow, rows.brow, rows.bcoef,
-                                 rows.lrow, rows.lcoef, method.dt, method.n_devices, method.n_time)  # fmt: skip
+    ) -> tuple[FloatArray, FloatArray, float, float, float, float]:
+        """:func:`BRTP.ipm_kernels.residuals` here.
 
-    def settling(
+        ``r_p``, ``r_d``, ``max |r_d|``, the largest term, ``sum s z`` and the objective.
+        """
+        rows, method = self.rows, self.method
+        r_d = np.empty(len(x))
+        parts = self._parts(
+            lambda first, stop, _d0, _d1, leading: kernels.residuals(
+                x, lam, zl, zu, sl, su, self.q, self.quad, self.b if leading else np.zeros_like(self.b), rows.erow,
+                rows.brow, rows.bcoef, rows.lrow, rows.lcoef, method.dt, method.n_devices, method.n_time, first, stop,
+                r_d,
+            )
+        )  # fmt: skip
+        r_p = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
+        return (r_p, r_d, max(p[1] for p in parts), max(p[2] for p in parts), sum(p[3] for p in parts),
+                sum(p[4] for p in parts))  # fmt: skip
+
+    def slot_system(
         self, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray
-    ) -> tuple[IntArray, IntArray, FloatArray] | None:
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """:func:`BRTP.ipm_kernels.slot_system` here: ``H^-1 = d``, the energy block ``M_ee`` and the slot system."""
+        rows, method = self.rows, self.method
+        d, m_ee = np.empty(len(zl)), np.zeros(method.n_devices)
+        parts = self._parts(
+            lambda first, stop, first_device, stop_device, _leading: kernels.slot_system(
+                self.quad, zl, zu, sl, su, REGULARIZATION, rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef,
+                method.dt, self.device_start, method.n_time, method.n_link, first, stop, first_device, stop_device, d,
+                m_ee,
+            )
+        )  # fmt: skip
+        return d, m_ee, parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+    def direction_rhs(
+        self, r_d: FloatArray, r_p: FloatArray, d: FloatArray, point: "_Targets"
+    ) -> tuple[FloatArray, FloatArray]:
+        """:func:`BRTP.ipm_kernels.direction_rhs` here: the column term ``g`` and the rows' right-hand side."""
+        rows, method = self.rows, self.method
+        g = np.empty(len(d))
+        parts = self._parts(
+            lambda first, stop, _d0, _d1, leading: kernels.direction_rhs(
+                r_d, r_p if leading else np.zeros_like(r_p), d, *point, rows.erow, rows.brow, rows.bcoef, rows.lrow,
+                rows.lcoef, method.dt, method.n_devices, method.n_time, first, stop, g,
+            )
+        )  # fmt: skip
+        return g, parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+    def direction_back(
+        self, g: FloatArray, d_lam: FloatArray, d: FloatArray, point: "_Targets"
+    ) -> tuple[FloatArray, FloatArray, FloatArray, float, FloatArray]:
+        """:func:`BRTP.ipm_kernels.direction_back` here: ``dx``, ``dz_l``, ``dz_u``, the fastest fall, the quadratic."""
+        rows, method = self.rows, self.method
+        dx, dzl, dzu = np.empty(len(d)), np.empty(len(d)), np.empty(len(d))
+        parts = self._parts(
+            lambda first, stop, _d0, _d1, _leading: kernels.direction_back(
+                g, d_lam, d, *point, rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef, method.dt,
+                method.n_devices, method.n_time, first, stop, dx, dzl, dzu,
+            )
+        )  # fmt: skip
+        complementarity = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
+        return dx, dzl, dzu, max(p[0] for p in parts), complementarity
+
+    def take_step(
+        self, alpha: float, x: FloatArray, sl: FloatArray, su: FloatArray, zl: FloatArray, zu: FloatArray,
+        step: "_Step",
+    ) -> None:  # fmt: skip
+        """:func:`BRTP.ipm_kernels.take_step` here: the point moved ``alpha`` along ``step``, in place."""
+        self._parts(
+            lambda first, stop, _d0, _d1, _leading: kernels.take_step(
+                alpha, x, sl, su, zl, zu, step.dx, step.dzl, step.dzu, first, stop
+            )
+        )
+
+    def settling(self, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray) -> "_Settling | None":
         """Which columns stay, which settle and the bound each goes to; ``None`` if too few would settle.
 
         A curtailment or device column settles on a bound when its slack is below
@@ -686,40 +819,39 @@ class _Columns:
         unmet = (staying == 0) & (
             np.abs(self.b[:n_dev] - settled_energy) > ENERGY_TOLERANCE * (1.0 + np.abs(method.b[:n_dev]))
         )
-        if unmet.any():
+        if unmet.any():  # such a device keeps every column: none of its energy settles
             on_device = self.rows.erow >= 0
             going[on_device] &= ~unmet[self.rows.erow[on_device]]
+            staying[unmet] = np.diff(self.device_start)[unmet]
+            settled_energy[unmet] = 0.0
         gone = np.flatnonzero(going)
         if len(gone) < SETTLED_SHARE * len(going):
             return None
-        return np.flatnonzero(~going), gone, value[gone]
+        return _Settling(np.flatnonzero(~going), gone, value[gone], staying, settled_energy)
 
-    def without(self, kept: IntArray, gone: IntArray, value: FloatArray) -> "_Columns":
-        """These columns less ``gone``, fixed at ``value``: their part moves to the right-hand side."""
+    def without(self, settling: "_Settling") -> "_Columns":
+        """These columns less those settling, fixed at their values: their part moves to the right-hand side."""
         method, rows = self.method, self.rows
-        n_dev, n_time, n_link = method.n_devices, method.n_time, method.n_link
+        n_dev, n_time = method.n_devices, method.n_time
+        kept, gone, value = settling.kept, settling.gone, settling.value
         b = self.b.copy()
+        b[:n_dev] -= settling.energy
         for offset, index, coefficient, size in (
-            (0, rows.erow, None, n_dev),
             (n_dev, rows.brow, rows.bcoef, n_time),
-            (n_dev + n_time, rows.lrow, rows.lcoef, n_link),
+            (n_dev + n_time, rows.lrow, rows.lcoef, method.n_link),
         ):
             row = index[gone]
             enters = row >= 0
-            part = value if coefficient is None else coefficient[gone] * value
-            scale = method.dt if coefficient is None else 1.0
-            b[offset : offset + size] -= scale * np.bincount(row[enters], part[enters], minlength=size)
+            b[offset : offset + size] -= np.bincount(row[enters], coefficient[gone][enters] * value[enters], size)
         kept_rows = ColumnRows(rows.erow[kept], rows.brow[kept], rows.bcoef[kept], rows.lrow[kept], rows.lcoef[kept])
-        device_columns = np.flatnonzero(kept_rows.erow >= 0)
-        first = int(device_columns[0]) if len(device_columns) else 0
-        per_device = np.bincount(kept_rows.erow[device_columns], minlength=n_dev)
-        device_start = (first + np.concatenate([[0], np.cumsum(per_device)])).astype(np.int64)
+        # The device block moves forward by the columns settled before it (the curtailment block's).
+        first = int(self.device_start[0]) - int(np.searchsorted(gone, self.device_start[0]))
+        device_start = first + np.concatenate([[0], np.cumsum(settling.staying)])
         position = self.position[gone]
         return _Columns(
             method, np.take(self.position, kept), np.take(self.q, kept), np.take(self.quad, kept), b, kept_rows,
-            device_start, self.q_all, np.concatenate([self.settled, position]),
-            np.concatenate([self.settled_value, value]),
-            np.concatenate([self.settled_low, value == method.lower[position]]),
+            device_start, self.q_all, (*self.settled, position), (*self.settled_value, value),
+            (*self.settled_low, value == method.lower[position]),
         )  # fmt: skip
 
     def finish(self, x: FloatArray, lam: FloatArray, largest: float, iterations: int) -> PrimalDual | SettledWrongly:
@@ -733,19 +865,20 @@ class _Columns:
         method = self.method
         full = np.empty(method.n_cols)
         full[self.position] = x
-        full[self.settled] = self.settled_value
-        if len(self.settled) == 0:
+        if not self.settled:
             return method._unscaled(full, lam, iterations, 0)
+        settled, settled_value = np.concatenate(self.settled), np.concatenate(self.settled_value)
+        full[settled] = settled_value
         lam = lam.copy()
         rows, n_dev = method.rows, method.n_devices
-        emptied = np.bincount(self.rows.erow[self.rows.erow >= 0], minlength=n_dev) == 0
+        emptied = np.diff(self.device_start) == 0
         wrong = kernels.settled_wrong_sign(
-            self.settled, self.settled_value, self.settled_low, emptied, lam, self.q_all, method.quad, rows.erow,
+            settled, settled_value, np.concatenate(self.settled_low), emptied, lam, self.q_all, method.quad, rows.erow,
             rows.brow, rows.bcoef, rows.lrow, rows.lcoef, method.dt, n_dev, method.n_time,
         )  # fmt: skip
         if wrong > SETTLED_DUAL_TOLERANCE * (1.0 + largest):
             return SettledWrongly(wrong, "a settled column's reduced cost has the wrong sign")
-        return method._unscaled(full, lam, iterations, len(self.settled))
+        return method._unscaled(full, lam, iterations, len(settled))
 
 
 def _column_rows(blocks: list[VariableBlock], row_of_link: IntArray) -> ColumnRows:

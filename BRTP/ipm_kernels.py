@@ -14,6 +14,14 @@ How a column enters the rows (:class:`ColumnRows` in
 is ordered energy (``D``), balance (``T``), link (``R``). Bound duals and
 slacks are stored as ``z = 0``, ``s = 1`` for a bound a column does not have,
 so no pass needs a mask.
+
+The passes over every column take a range ``first:stop`` and write their
+per-column results into arrays the caller gives, so that the method can run
+one range on each of two threads (its anchors, :class:`BRTP.interior_point.SlotSchurIpm`);
+what they sum over the rows is returned for that range alone. Each pass first
+takes views of the range (``part``) and loops over ``range(len(...))``: the
+compiler then knows every index is >= 0 and drops its negative-index checks,
+which made a loop over ``range(first, stop)`` a fifth to a third slower.
 """
 
 import numba
@@ -31,17 +39,19 @@ def residuals(
     x: FloatArray, lam: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray, q: FloatArray,
     quad: FloatArray, b: FloatArray,
     erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
-    n_time: int,
-) -> tuple[FloatArray, FloatArray, float, float, float]:  # fmt: skip
-    """The primal and dual residuals ``r_p = b - Ax`` and ``r_d = Qx + q - A'lambda - z_l + z_u``.
+    n_time: int, first: int, stop: int, r_d: FloatArray,
+) -> tuple[FloatArray, float, float, float, float]:  # fmt: skip
+    """The primal and dual residuals ``r_p = b - Ax`` and ``r_d = Qx + q - A'lambda - z_l + z_u`` (into ``r_d``).
 
-    Also ``max(|Qx|, |q|, |A'lambda|)``, the complementarity ``sum s_l z_l + s_u z_u``
-    and the objective ``1/2 x'Qx + q'x``.
+    Also ``max |r_d|``, ``max(|Qx|, |q|, |A'lambda|)``, the complementarity
+    ``sum s_l z_l + s_u z_u`` and the objective ``1/2 x'Qx + q'x``.
     """
     r_p = b.copy()
-    r_d = np.empty(len(x))
-    largest, complementarity, objective = 0.0, 0.0, 0.0
+    dual_norm, largest, complementarity, objective = 0.0, 0.0, 0.0, 0.0
     link0 = n_dev + n_time
+    part = slice(first, stop)
+    x, zl, zu, sl, su, q, quad, r_d = x[part], zl[part], zu[part], sl[part], su[part], q[part], quad[part], r_d[part]
+    erow, brow, bcoef, lrow, lcoef = erow[part], brow[part], bcoef[part], lrow[part], lcoef[part]
     for j in range(len(x)):
         xj = x[j]
         row_term = 0.0
@@ -57,30 +67,34 @@ def residuals(
             row_term += lcoef[j] * lam[link0 + r]
         qx = quad[j] * xj
         r_d[j] = qx + q[j] - row_term - zl[j] + zu[j]
+        dual_norm = max(dual_norm, abs(r_d[j]))
         largest = max(largest, abs(qx), abs(q[j]), abs(row_term))
         complementarity += sl[j] * zl[j] + su[j] * zu[j]
         objective += (0.5 * qx + q[j]) * xj
-    return r_p, r_d, largest, complementarity, objective
+    return r_p, dual_norm, largest, complementarity, objective
 
 
 @_compiled
 def slot_system(
     quad: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray, regularization: float,
     erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float,
-    device_start: IntArray, n_dev: int, n_time: int, n_link: int,
-) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    """``H^-1 = d``, the energy block ``M_ee`` and the slot system ``S`` (size ``T + R``).
+    device_start: IntArray, n_time: int, n_link: int, first: int, stop: int, first_device: int, stop_device: int,
+    d: FloatArray, m_ee: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """``H^-1 = d``, the energy block ``M_ee`` (into ``d`` and ``m_ee``, which starts at 0) and the slot system ``S``.
+
+    ``S`` has size ``T + R``; the range holds the columns of the devices ``first_device:stop_device``.
 
     ``d_j = 1 / (Q_j + z_l/s_l + z_u/s_u + regularization)``; ``M = A diag(d) A'``
     on the slot rows, minus, per device, the outer product of its energy-balance
     coupling ``v_t = dt * bcoef_j * d_j`` over its window divided by ``M_ee[dev]``
     (the energy rows eliminated): ``S = M_ss - V' diag(1/M_ee) V``.
     """
-    n_cols = len(quad)
-    d = np.empty(n_cols)
-    m_ee = np.zeros(n_dev)
     s = np.zeros((n_time + n_link, n_time + n_link))
-    for j in range(n_cols):
+    part = slice(first, stop)
+    quad, zl, zu, sl, su, d = quad[part], zl[part], zu[part], sl[part], su[part], d[part]
+    erow, brow, bcoef, lrow, lcoef = erow[part], brow[part], bcoef[part], lrow[part], lcoef[part]
+    for j in range(len(d)):
         # 1 / (Q + z_l/s_l + z_u/s_u + reg) with one division: every term is >= 0, so nothing cancels.
         both = sl[j] * su[j]
         dj = both / ((quad[j] + regularization) * both + zl[j] * su[j] + zu[j] * sl[j])
@@ -97,21 +111,21 @@ def slot_system(
                 s[n_time + r, t] += bcoef[j] * lcoef[j] * dj
     # A device's outer product is symmetric: each pair a <= c is summed once, into the upper triangle, and mirrored.
     upper = np.zeros((n_time, n_time))
-    for dev in range(n_dev):
+    for dev in range(first_device, stop_device):
         if m_ee[dev] <= 0.0:
             continue
-        first, stop = device_start[dev], device_start[dev + 1]
-        for a in range(first, stop):
+        start, end = device_start[dev] - first, device_start[dev + 1] - first
+        for a in range(start, end):
             va = dt * bcoef[a] * d[a] / m_ee[dev]
             row = brow[a]
-            for c in range(a, stop):
+            for c in range(a, end):
                 upper[min(row, brow[c]), max(row, brow[c])] += va * dt * bcoef[c] * d[c]
     for t in range(n_time):
         s[t, t] -= upper[t, t]
         for u in range(t + 1, n_time):
             s[t, u] -= upper[t, u]
             s[u, t] -= upper[t, u]
-    return d, m_ee, s
+    return s
 
 
 @_compiled
@@ -119,18 +133,23 @@ def direction_rhs(
     r_d: FloatArray, r_p: FloatArray, d: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray,
     target: float, dx_aff: FloatArray, dzl_aff: FloatArray, dzu_aff: FloatArray,
     erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
-    n_time: int,
-) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-    """The Newton step's column term ``g = -r_d + rc_l/s_l - rc_u/s_u`` and the rows' ``r_p - A diag(d) g``.
+    n_time: int, first: int, stop: int, g: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """The Newton step's column term ``g = -r_d + rc_l/s_l - rc_u/s_u`` (into ``g``); the rows' ``r_p - A diag(d) g``.
+
+    ``r_p`` is the rows' part to start from (zeros for a range after the first).
 
     Complementarity targets (Mehrotra's corrector): ``rc_l = target - s_l z_l - dx_aff dz_l_aff`` and
     ``rc_u = target - s_u z_u + dx_aff dz_u_aff``, only where the bound exists; the predictor is
     ``target = 0`` with empty affine steps (no second-order term).
     """
-    g = np.empty(len(d))
     rhs = r_p.copy()
     link0 = n_dev + n_time
     corrector = len(dx_aff) > 0
+    part = slice(first, stop)
+    r_d, d, zl, zu, sl, su, g = r_d[part], d[part], zl[part], zu[part], sl[part], su[part], g[part]
+    dx_aff, dzl_aff, dzu_aff = dx_aff[part], dzl_aff[part], dzu_aff[part]
+    erow, brow, bcoef, lrow, lcoef = erow[part], brow[part], bcoef[part], lrow[part], lcoef[part]
     for j in range(len(d)):
         gj = -r_d[j]
         if zl[j] > 0.0:
@@ -151,7 +170,7 @@ def direction_rhs(
             rhs[n_dev + brow[j]] -= bcoef[j] * w
         if lrow[j] >= 0:
             rhs[link0 + lrow[j]] -= lcoef[j] * w
-    return g, rhs
+    return rhs
 
 
 @_compiled
@@ -161,7 +180,9 @@ def eliminate_energy(
 ) -> FloatArray:  # fmt: skip
     """``V' diag(1/M_ee) r_e`` over the slot rows, from the device columns ``first:stop``."""
     out = np.zeros(n_time)
-    for j in range(first, stop):
+    part = slice(first, stop)
+    d, erow, brow, bcoef = d[part], erow[part], brow[part], bcoef[part]
+    for j in range(len(d)):
         e = erow[j]
         if m_ee[e] > 0.0:
             out[brow[j]] += dt * bcoef[j] * d[j] * energy_rhs[e] / m_ee[e]
@@ -175,7 +196,9 @@ def energy_duals(
 ) -> FloatArray:  # fmt: skip
     """The energy rows' step once the slot rows' is known: ``(r_e - V dlam_s) / M_ee``."""
     out = energy_rhs.copy()
-    for j in range(first, stop):
+    part = slice(first, stop)
+    d, erow, brow, bcoef = d[part], erow[part], brow[part], bcoef[part]
+    for j in range(len(d)):
         out[erow[j]] -= dt * bcoef[j] * d[j] * slot_duals[brow[j]]
     for e in range(len(out)):
         out[e] = out[e] / m_ee[e] if m_ee[e] > 0.0 else 0.0
@@ -187,27 +210,29 @@ def direction_back(
     g: FloatArray, d_lam: FloatArray, d: FloatArray, zl: FloatArray, zu: FloatArray, sl: FloatArray, su: FloatArray,
     target: float, dx_aff: FloatArray, dzl_aff: FloatArray, dzu_aff: FloatArray,
     erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
-    n_time: int,
-) -> tuple[FloatArray, FloatArray, FloatArray, float, FloatArray]:  # fmt: skip
-    """``dx = d (g + A' dlambda)``, the bound duals' steps and the largest step keeping all positive.
+    n_time: int, first: int, stop: int, dx: FloatArray, dzl: FloatArray, dzu: FloatArray,
+) -> tuple[float, FloatArray]:  # fmt: skip
+    """``dx = d (g + A' dlambda)`` and the bound duals' steps (into ``dx``, ``dzl``, ``dzu``); the fastest fall.
+
+    The fastest fall is the largest rate ``-ds/s`` or ``-dz/z`` (0 if none falls): the
+    longest step keeping every slack and dual positive is its inverse.
 
     Also the complementarity after a step ``a`` as a polynomial: ``sum (s + a ds)(z + a dz)``
     over the bounds that exist is ``c0 + a c1 + a^2 c2``, returned as ``[c0, c1, c2]``
     (``ds = dx`` for a lower bound, ``-dx`` for an upper one).
 
     ``dz_l = (rc_l - z_l dx) / s_l``, ``dz_u = (rc_u + z_u dx) / s_u`` (the targets of
-    :func:`direction_rhs`); the step
-    bound is ``min(-s/ds, -z/dz)`` over the falling slacks and duals (``inf`` if none falls).
+    :func:`direction_rhs`).
     """
-    n_cols = len(d)
-    dx = np.empty(n_cols)
-    dzl = np.empty(n_cols)
-    dzu = np.empty(n_cols)
     rate = 0.0
     c0 = c1 = c2 = 0.0
     link0 = n_dev + n_time
     corrector = len(dx_aff) > 0
-    for j in range(n_cols):
+    part = slice(first, stop)
+    g, d, zl, zu, sl, su = g[part], d[part], zl[part], zu[part], sl[part], su[part]
+    dx_aff, dzl_aff, dzu_aff, dx, dzl, dzu = dx_aff[part], dzl_aff[part], dzu_aff[part], dx[part], dzl[part], dzu[part]
+    erow, brow, bcoef, lrow, lcoef = erow[part], brow[part], bcoef[part], lrow[part], lcoef[part]
+    for j in range(len(d)):
         row_term = 0.0
         if erow[j] >= 0:
             row_term += dt * d_lam[erow[j]]
@@ -246,8 +271,7 @@ def direction_back(
             c2 -= step * change
         else:
             dzu[j] = 0.0
-    largest = 1.0 / rate if rate > 0.0 else np.inf
-    return dx, dzl, dzu, largest, np.array([c0, c1, c2])
+    return rate, np.array([c0, c1, c2])
 
 
 @_compiled
@@ -341,9 +365,11 @@ def settled_wrong_sign(
 @_compiled
 def take_step(
     alpha: float, x: FloatArray, sl: FloatArray, su: FloatArray, zl: FloatArray, zu: FloatArray, dx: FloatArray,
-    dzl: FloatArray, dzu: FloatArray,
+    dzl: FloatArray, dzu: FloatArray, first: int, stop: int,
 ) -> None:  # fmt: skip
-    """Move the point in place: ``x += a dx``, and each existing bound's slack and dual with it."""
+    """Move the point in place over ``first:stop``: ``x += a dx``, and each existing bound's slack and dual with it."""
+    part = slice(first, stop)
+    x, sl, su, zl, zu, dx, dzl, dzu = x[part], sl[part], su[part], zl[part], zu[part], dx[part], dzl[part], dzu[part]
     for j in range(len(x)):
         x[j] += alpha * dx[j]
         if zl[j] > 0.0:

@@ -115,8 +115,8 @@ class SchurIpmRun:
 
     name = "schur-ipm"
 
-    def __init__(self, problem: PricingProblem, qp: QpMatrices, anchored: bool) -> None:
-        self.method = SlotSchurIpm(problem, qp, anchored=anchored)
+    def __init__(self, problem: PricingProblem, qp: QpMatrices, anchored: bool, threads: int) -> None:
+        self.method = SlotSchurIpm(problem, qp, anchored=anchored, threads=threads)
         self.qp = qp
 
     def answer(self, gamma: float) -> Answer:
@@ -162,7 +162,7 @@ class CertifiedSolver:
         with self._setting_up:
             if name not in self._runs:
                 fresh = (
-                    SchurIpmRun(self.problem, self.qp, self.options.anchored_starts)
+                    SchurIpmRun(self.problem, self.qp, self.options.anchored_starts, self.options.threads)
                     if name == "schur-ipm"
                     else PiqpRun(self.qp, self.options)
                 )

@@ -312,6 +312,26 @@ def test_an_anchor_gone_on_from_a_shallower_one_is_the_one_from_the_cold_start()
         np.testing.assert_array_equal(getattr(deep.point, name), getattr(alone.point, name))
 
 
+def test_an_anchor_and_the_answers_from_it_are_the_same_on_one_thread_or_two() -> None:
+    """With two threads an anchor's passes run over its two parts at once, the second part on a helper thread;
+    the parts' sums are added in the same order either way, so nothing depends on the number of threads."""
+    portfolio, request = synthetic_dataset(300, seed=5).job(REQUEST)
+    problem = PricingProblem(portfolio, request, 0.2)
+    one, two = SlotSchurIpm(problem), SlotSchurIpm(problem, threads=2)
+    with interior_point._Split.halves(one) as alone, interior_point._Split.halves(two) as shared:
+        assert alone.helper is None and shared.helper is not None
+        assert (alone.column, alone.device) == (shared.column, shared.device)
+        assert 0 < alone.column < one.n_cols and 0 < alone.device < one.n_devices
+    anchor_one, anchor_two = one._anchor(1.0, 1e-5), two._anchor(1.0, 1e-5)
+    assert anchor_one is not None and anchor_two is not None
+    for name in ("x", "lam", "zl", "zu", "sl", "su"):
+        np.testing.assert_array_equal(getattr(anchor_one.point, name), getattr(anchor_two.point, name))
+    for gamma in (0.0, 1.4):
+        answer_one, answer_two = one.solve(gamma), two.solve(gamma)
+        np.testing.assert_array_equal(answer_one.x, answer_two.x)
+        np.testing.assert_array_equal(answer_one.row_duals, answer_two.row_duals)
+
+
 def test_large_gammas_start_from_anchors_shallow_enough_to_move_the_devices(caplog: pytest.LogCaptureFixture) -> None:
     """From the deepest anchor, a start whose costs moved by a few per cent made steps of 1e-3 of the way and was
     given up after 30 + 30 iterations for a cold start (every one of these gammas on this portfolio, once). From an
