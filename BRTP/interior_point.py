@@ -638,14 +638,13 @@ class ColumnRows:
 class _Split:
     """An anchor's columns in two parts, divided at a device's first column; each pass runs over both.
 
-    ``column`` and ``device``: the first column and device of the second part.
+    ``device``: the first device of the second part (its first column is where the part begins).
     ``helper``: the thread that runs the second part while the caller's runs the
     first; ``None``: the caller's thread runs both, one after the other. The
     parts' sums are added in the same order either way, so the anchor is the
     same whatever the number of threads.
     """
 
-    column: int
     device: int
     helper: ThreadPoolExecutor | None
 
@@ -654,12 +653,11 @@ class _Split:
     def halves(cls, method: SlotSchurIpm) -> Iterator["_Split"]:
         """The split at the device boundary nearest the middle column; a helper thread if ``method.threads > 1``."""
         device = int(np.abs(method.device_start - method.n_cols / 2).argmin())
-        column = int(method.device_start[device])
         if method.threads <= 1:
-            yield cls(column, device, None)
+            yield cls(device, None)
             return
         with ThreadPoolExecutor(1, thread_name_prefix="ipm-anchor") as helper:
-            yield cls(column, device, helper)
+            yield cls(device, helper)
 
     def run(self, first: Callable[[], Part], second: Callable[[], Part]) -> list[Part]:
         """The two parts' results, in order."""
@@ -723,7 +721,8 @@ class _Columns:
         n_cols, n_dev = len(self.position), self.method.n_devices
         if self.split is None:
             return [run(0, n_cols, 0, n_dev, True)]
-        column, device = self.split.column, self.split.device
+        device = self.split.device
+        column = int(self.device_start[device])
         return self.split.run(
             lambda: run(0, column, 0, device, True), lambda: run(column, n_cols, device, n_dev, False)
         )

@@ -112,6 +112,11 @@ return 0
 """
 
 
+def _states(states: Iterable[JobState]) -> str:
+    """States as the Lua scripts take them: comma-separated values."""
+    return ",".join(state.value for state in states)
+
+
 def fingerprint(body: JsonObject) -> str:
     """A stable hash of a request body, to tell a repeated request from a different one.
 
@@ -237,7 +242,7 @@ class JobStore:
         return JobState(str(value)) if value else None
 
     def _apply(self, job_id: str, allowed: tuple[JobState, ...], fields: dict[str, Any]) -> bool:
-        args = [",".join(s.value for s in allowed), job_id]
+        args = [_states(allowed), job_id]
         for name, value in fields.items():
             args += [name, "" if value is None else str(value)]
         outcome = int(self._transition(keys=[JOB_KEY.format(job_id), STATE_INDEX, OWNER_INDEX], args=args))
@@ -363,7 +368,7 @@ class JobStore:
         ids = list(dict.fromkeys(job_ids))
         if ids:
             keys = [HEARTBEATS, *(JOB_KEY.format(job_id) for job_id in ids)]
-            self._beat(keys=keys, args=[at, ",".join(state.value for state in ACTIVE), *ids])
+            self._beat(keys=keys, args=[at, _states(ACTIVE), *ids])
 
     def active_jobs(self) -> dict[str, float]:
         """Every queued or running job with its last sign of life: its latest heartbeat, else its submit time."""
