@@ -183,11 +183,14 @@ class Anchor:
 class SettledWrongly:
     """A solve whose settled columns did not all keep their bound.
 
-    ``by``: the worst reduced cost of the wrong sign (``inf`` if the iterations broke down); ``why``: in words.
+    ``by``: the worst reduced cost of the wrong sign (``inf`` if the iterations broke down); ``why``: in words;
+    ``columns``: the settled columns (the method's indices) whose reduced cost has the wrong sign at the last
+    row duals (at a breakdown, possibly none).
     """
 
     by: float
     why: str
+    columns: IntArray
 
 
 class SlotSchurIpm:
@@ -349,7 +352,7 @@ class SlotSchurIpm:
                 start, before = (base.point, base.iterations) if base else (self._cold_start(q), 0)
                 try:
                     with np.errstate(all="ignore"), _Split.halves(self) as split:
-                        reached = self._iterate(q, gamma, False, start, until_gap=gap, split=split)
+                        reached = self._iterate(q, gamma, None, start, until_gap=gap, split=split)
                 except SolverError:  # no anchor: solves start cold
                     reached = None
                 anchor, spent = None, None
@@ -415,26 +418,49 @@ class SlotSchurIpm:
         return self._solve_from(q, gamma, settle, self._cold_start(q))
 
     def _solve_from(self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint) -> PrimalDual:
-        """The iterations from ``start``, settling if ``settle``; again with every column if settling went wrong.
+        """The iterations from ``start``, settling if ``settle``; again, from the same start, if settling went wrong.
 
+        If settled columns ended with a reduced cost of the wrong sign, the gamma is solved
+        again with those columns, and every column of their devices, kept in the systems;
+        if that goes wrong too, or the settled iterations broke down, with every column.
         Raises :class:`SolverError` when the iterations fail before any column settled
         (the same iterations again could only fail the same way).
         """
+        settles = self.settles if settle else None
         with np.errstate(all="ignore"):  # a breakdown is reported as such, not as numpy's warnings
-            point = self._iterate(q, gamma, settle, start)
-        if isinstance(point, SettledWrongly):  # solve again with every column in the systems
-            logger.warning("ipm.settled_wrongly", extra={"gamma": gamma, "reduced_cost": point.by, "why": point.why})
-            with np.errstate(all="ignore"):
-                point = self._iterate(q, gamma, False, start)
+            point = self._iterate(q, gamma, settles, start)
+            if isinstance(point, SettledWrongly) and len(point.columns):
+                self._log_settled_wrongly(gamma, point, "without settling those columns' devices")
+                point = self._iterate(q, gamma, self._settles_without(point.columns), start)
+            if isinstance(point, SettledWrongly):
+                self._log_settled_wrongly(gamma, point, "with every column")
+                point = self._iterate(q, gamma, None, start)
         if not isinstance(point, PrimalDual):  # cannot happen: nothing settles, no gap to stop at
             raise SolverError(f"the interior-point method stopped short of the optimum for gamma={gamma}")
         return point
 
+    @staticmethod
+    def _log_settled_wrongly(gamma: float, wrongly: SettledWrongly, again: str) -> None:
+        """Log that ``gamma``'s settled columns went wrong and how it is solved ``again``."""
+        logger.warning(
+            "ipm.settled_wrongly",
+            extra={"gamma": gamma, "reduced_cost": wrongly.by, "why": wrongly.why, "columns": len(wrongly.columns),
+                   "again": again},
+        )  # fmt: skip
+
+    def _settles_without(self, columns: IntArray) -> NDArray[np.bool_]:
+        """The columns that may settle, less ``columns`` and every column of their devices."""
+        settles = self.settles.copy()
+        settles[columns] = False
+        devices = self.rows.erow[columns]
+        settles[np.isin(self.rows.erow, devices[devices >= 0])] = False
+        return settles
+
     def _iterate(
-        self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint, until_gap: float | None = None,
-        split: "_Split | None" = None,
+        self, q: FloatArray, gamma: float, settles: NDArray[np.bool_] | None, start: InteriorPoint,
+        until_gap: float | None = None, split: "_Split | None" = None,
     ) -> PrimalDual | SettledWrongly | Anchor:  # fmt: skip
-        """The iterations from ``start`` (left as it is), settling columns if ``settle``.
+        """The iterations from ``start`` (left as it is), settling those of the columns ``settles`` allows (if given).
 
         With ``until_gap`` (and no settling), the first iterate whose relative gap is below it, as an :class:`Anchor`.
         With ``split`` (and no settling), every pass runs over its two parts.
@@ -443,14 +469,15 @@ class SlotSchurIpm:
         left); before, :class:`SolverError`.
         """
         x, lam, zl, zu, sl, su = (a.copy() for a in (start.x, start.lam, start.zl, start.zu, start.sl, start.su))
-        columns = _Columns.every(self, q, split)
+        columns = _Columns.every(self, q, self.settles if settles is None else settles, split)
         n_bounds = max(int(np.count_nonzero(zl) + np.count_nonzero(zu)), 1)
         b_norm = 1.0 + float(np.abs(self.b).max(initial=0.0))
-        gap, dual_error = np.inf, np.inf
+        gap, dual_error, largest = np.inf, np.inf, 0.0
         best, best_at = np.inf, 0
         failure = f"the interior-point method did not converge in {self.max_iter} iterations for gamma={gamma}"
         for iteration in range(1, self.max_iter + 1):
-            if settle and gap < SETTLED_GAP and dual_error < SETTLED_DUAL and iteration % SETTLED_EVERY == 0:
+            settling_now = gap < SETTLED_GAP and dual_error < SETTLED_DUAL and iteration % SETTLED_EVERY == 0
+            if settles is not None and settling_now:
                 settling = columns.settling(zl, zu, sl, su)
                 if settling is not None:
                     columns = columns.without(settling)
@@ -483,8 +510,8 @@ class SlotSchurIpm:
             except SolverError as exc:
                 failure = f"{exc} for gamma={gamma}"
                 break
-        if columns.settled:
-            return SettledWrongly(np.inf, failure)
+        if columns.settled:  # the settled columns whose reduced costs have the wrong sign at these duals are suspect
+            return SettledWrongly(np.inf, failure, columns.settled_check(lam, largest)[2])
         raise SolverError(failure)
 
     def _newton_step(
@@ -691,7 +718,8 @@ class _Columns:
     (``b - A_settled v``); ``q_all``: every column's linear cost; ``settled``,
     ``settled_value``, ``settled_low``: the settled columns (the method's
     indices), their values and whether at the lower bound, one array per
-    settling step (joined once, at the end).
+    settling step (joined once, at the end); ``settles``: which of the method's
+    columns may settle in this solve.
     """
 
     method: SlotSchurIpm
@@ -705,13 +733,16 @@ class _Columns:
     settled: tuple[IntArray, ...]
     settled_value: tuple[FloatArray, ...]
     settled_low: tuple[NDArray[np.bool_], ...]
+    settles: NDArray[np.bool_]
     split: "_Split | None" = None
 
     @classmethod
-    def every(cls, method: SlotSchurIpm, q: FloatArray, split: "_Split | None" = None) -> "_Columns":
+    def every(
+        cls, method: SlotSchurIpm, q: FloatArray, settles: NDArray[np.bool_], split: "_Split | None" = None
+    ) -> "_Columns":
         """All of the method's columns, none settled; every pass over the two parts of ``split`` if given."""
         return cls(method, np.arange(method.n_cols), q, method.quad, method.b, method.rows, method.device_start, q,
-                   (), (), (), split)  # fmt: skip
+                   (), (), (), settles, split)  # fmt: skip
 
     def _parts(self, run: Callable[[int, int, int, int, bool], Part]) -> list[Part]:
         """``run(first, stop, first_device, stop_device, leading)`` over every column, or over each part of the split.
@@ -812,7 +843,7 @@ class _Columns:
         """
         method, n_dev = self.method, self.method.n_devices
         going, value, staying, settled_energy = kernels.settling(
-            zl, zu, sl, su, self.position, method.lower, method.upper, method.settles, SETTLED_RATIO, self.rows.erow,
+            zl, zu, sl, su, self.position, method.lower, method.upper, self.settles, SETTLED_RATIO, self.rows.erow,
             method.dt, n_dev,
         )  # fmt: skip
         unmet = (staying == 0) & (
@@ -850,7 +881,7 @@ class _Columns:
         return _Columns(
             method, np.take(self.position, kept), np.take(self.q, kept), np.take(self.quad, kept), b, kept_rows,
             device_start, self.q_all, (*self.settled, position), (*self.settled_value, value),
-            (*self.settled_low, value == method.lower[position]),
+            (*self.settled_low, value == method.lower[position]), self.settles,
         )  # fmt: skip
 
     def finish(self, x: FloatArray, lam: FloatArray, largest: float, iterations: int) -> PrimalDual | SettledWrongly:
@@ -866,18 +897,33 @@ class _Columns:
         full[self.position] = x
         if not self.settled:
             return method._unscaled(full, lam, iterations, 0)
-        settled, settled_value = np.concatenate(self.settled), np.concatenate(self.settled_value)
-        full[settled] = settled_value
+        lam, worst, wrong = self.settled_check(lam, largest)
+        if len(wrong):
+            return SettledWrongly(worst, "a settled column's reduced cost has the wrong sign", wrong)
+        settled = np.concatenate(self.settled)
+        full[settled] = np.concatenate(self.settled_value)
+        return method._unscaled(full, lam, iterations, len(settled))
+
+    def settled_check(self, lam: FloatArray, largest: float) -> tuple[FloatArray, float, IntArray]:
+        """The settled columns' reduced costs ``g = Qv + q - A'lambda`` at the row duals ``lam``: their signs checked.
+
+        Returns ``lam`` with the energy dual of each device whose columns all settled (which has
+        no say in it during the iterations) set to the middle of the interval that keeps its
+        columns' signs right; the worst reduced cost of the wrong sign; and the settled columns
+        (the method's indices) whose reduced cost has the wrong sign by more than
+        :data:`SETTLED_DUAL_TOLERANCE` ``(1 + largest)``.
+        """
+        method, rows = self.method, self.method.rows
+        settled = np.concatenate(self.settled)
         lam = lam.copy()
-        rows, n_dev = method.rows, method.n_devices
         emptied = np.diff(self.device_start) == 0
         wrong = kernels.settled_wrong_sign(
-            settled, settled_value, np.concatenate(self.settled_low), emptied, lam, self.q_all, method.quad, rows.erow,
-            rows.brow, rows.bcoef, rows.lrow, rows.lcoef, method.dt, n_dev, method.n_time,
+            settled, np.concatenate(self.settled_value), np.concatenate(self.settled_low), emptied, lam, self.q_all,
+            method.quad, rows.erow, rows.brow, rows.bcoef, rows.lrow, rows.lcoef, method.dt, method.n_devices,
+            method.n_time,
         )  # fmt: skip
-        if wrong > SETTLED_DUAL_TOLERANCE * (1.0 + largest):
-            return SettledWrongly(wrong, "a settled column's reduced cost has the wrong sign")
-        return method._unscaled(full, lam, iterations, len(settled))
+        wrong_side = wrong > SETTLED_DUAL_TOLERANCE * (1.0 + largest)
+        return lam, float(wrong.max(initial=0.0)), settled[wrong_side]
 
 
 def _column_rows(blocks: list[VariableBlock], row_of_link: IntArray) -> ColumnRows:

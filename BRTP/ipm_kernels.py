@@ -312,8 +312,8 @@ def settled_wrong_sign(
     q: FloatArray, quad: FloatArray,
     erow: IntArray, brow: IntArray, bcoef: FloatArray, lrow: IntArray, lcoef: FloatArray, dt: float, n_dev: int,
     n_time: int,
-) -> float:  # fmt: skip
-    """The worst reduced cost of the wrong sign over the settled columns (at ``value``; a lower bound where ``low``).
+) -> FloatArray:  # fmt: skip
+    """Each settled column's reduced cost of the wrong sign, or 0 (at ``value``; a lower bound where ``low``).
 
     The reduced cost is ``g = Qv + q - A'lambda``, which must be ``>= 0`` at a lower
     bound and ``<= 0`` at an upper one. First, each ``emptied`` device (all its
@@ -352,13 +352,13 @@ def settled_wrong_sign(
             lam[e] = ceiling[e]
         elif np.isfinite(floor[e]):
             lam[e] = floor[e]
-    wrong = 0.0
+    wrong = np.empty(len(settled))
     for k in range(len(settled)):
         g = partial[k]
         e = erow[settled[k]]
         if e >= 0:
             g -= dt * lam[e]
-        wrong = max(wrong, -g if low[k] else g)
+        wrong[k] = max(0.0, -g if low[k] else g)
     return wrong
 
 

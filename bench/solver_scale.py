@@ -73,21 +73,33 @@ class AnchorIterations(logging.Handler):
             self.iterations += getattr(record, "iterations", None) or 0
 
 
-class WarningCounter(logging.Handler):
-    """Counts the log records of one event (the gammas the interior-point method had to solve again)."""
+class SolvedAgain(logging.Handler):
+    """Counts the gammas the interior-point method solved again after settling wrongly (``ipm.settled_wrongly``).
 
-    def __init__(self, event: str) -> None:
+    ``kept_in``: again with the wrong columns' devices kept in the systems; ``every_column``: with every column.
+    """
+
+    def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.event, self.count = event, 0
+        self.kept_in, self.every_column = 0, 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Count ``record`` if it is the event."""
-        self.count += record.msg == self.event
+        """Count ``record`` if it is the event, by how the gamma was solved again."""
+        if record.msg == "ipm.settled_wrongly":
+            if getattr(record, "again", None) == "with every column":
+                self.every_column += 1
+            else:
+                self.kept_in += 1
+
+    def __str__(self) -> str:
+        """How many gammas were solved again, each way."""
+        kept_in, every = self.kept_in, self.every_column
+        return f"solved again: {kept_in} keeping the wrong columns' devices in, {every} with every column"
 
 
-def counting() -> tuple[WarningCounter, AnchorIterations]:
-    """Handlers on the interior-point method's log: gammas solved again with every column, anchors' iterations."""
-    resolved, anchors = WarningCounter("ipm.settled_wrongly"), AnchorIterations()
+def counting() -> tuple[SolvedAgain, AnchorIterations]:
+    """Handlers on the interior-point method's log: gammas solved again, anchors' iterations."""
+    resolved, anchors = SolvedAgain(), AnchorIterations()
     method_log = logging.getLogger("BRTP.interior_point")
     method_log.addHandler(resolved)
     method_log.addHandler(anchors)
@@ -104,7 +116,7 @@ def new_path(size: int, threads: int, anchored: bool = True) -> Figures:
     outcomes, _ = solve_gammas(problem, GAMMAS, BrtpOptions(threads=threads, anchored_starts=anchored))
     seconds = time.perf_counter() - started
     return {
-        "resolved": resolved.count,
+        "resolved": str(resolved),
         "seconds": seconds,
         "iterations": anchors.iterations + sum(o.solution.iterations for o in outcomes),
         "by": sorted({o.solution.solver for o in outcomes}),
@@ -161,7 +173,7 @@ def from_parquet(size: int, folder: str, anchored: bool) -> Figures:
     options = BrtpOptions(threads=CORES, anchored_starts=anchored)
     outcomes, _ = solve_gammas(PricingProblem(portfolio, request, 0.2), GAMMAS, options)
     return {
-        "resolved": resolved.count,
+        "resolved": str(resolved),
         "users": portfolio.n_users,
         "load_seconds": load_seconds,
         "seconds": time.perf_counter() - started,
@@ -235,7 +247,7 @@ def main() -> None:
             print(
                 f"{ours}  PIQP: {crash} after {time.perf_counter() - started:.0f} s; "
                 f"new path peak {single['peak_mb']:.0f} MB, solved by {', '.join(single['by'])}; "
-                f"re-solved with every column: {single['resolved']}",
+                f"{single['resolved']}",
                 flush=True,
             )
             continue
@@ -248,7 +260,7 @@ def main() -> None:
             f"{piqp_per_gamma * len(GAMMAS) / single['seconds']:>8.2f} "
             f"{piqp_per_gamma * len(GAMMAS) / threaded['seconds']:>6.2f} "
             f"{dev_objective:>8} {dev_load:>8} {single['peak_mb']:>7.0f} {baseline['peak_mb']:>7.0f}"
-            f"  solved by {', '.join(single['by'])}; re-solved with every column: {single['resolved']}",
+            f"  solved by {', '.join(single['by'])}; {single['resolved']}",
             flush=True,
         )
     if args.parquet:
@@ -263,7 +275,7 @@ def main() -> None:
                 f"{'anchored starts' if anchored else 'cold starts (baseline)'}: load {row['load_seconds']:.1f} s, "
                 f"solve {len(GAMMAS)} gammas on {CORES} threads {row['seconds']:.1f} s "
                 f"({row['iterations']} iterations, solved by {', '.join(row['by'])}, "
-                f"re-solved with every column: {row['resolved']}), peak memory {row['peak_mb']:.0f} MB",
+                f"{row['resolved']}), peak memory {row['peak_mb']:.0f} MB",
                 flush=True,
             )
 

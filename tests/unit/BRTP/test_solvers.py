@@ -159,29 +159,76 @@ def test_settled_columns_leave_the_system_and_the_optimum_is_the_one_of_every_co
         np.testing.assert_allclose(load, load_every, rtol=1e-6, atol=1e-6 * np.abs(load_every).max())
 
 
-@pytest.mark.parametrize(
-    ("size", "seed", "settled_gap", "why"),
-    [(200, 4, 1.0, "reduced cost has the wrong sign"), (300, 5, np.inf, "made no progress")],
-)
-def test_a_column_settled_on_the_wrong_bound_is_caught_and_the_gamma_solved_with_every_column(
-    size: int, seed: int, settled_gap: float, why: str, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
-    """Settling far too early (slack below its dual, from a relative gap of 1, or from the first iterations) puts
-    columns on bounds they would leave: the end check finds a reduced cost of the wrong sign, or the settled
-    system has no interior left and the iterations make no progress. Either way the gamma is solved again with every
-    column, and the answer is that solve's. (From cold starts: an anchored start is too close to the optimum for
-    this portfolio to settle wrongly.)"""
-    portfolio, request = synthetic_dataset(size, seed=seed).job(REQUEST)
-    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2), anchored=False)
-    every = method.solve(1.0, settle=False)
+def settling_far_too_early(monkeypatch: pytest.MonkeyPatch, settled_gap: float) -> None:
+    """Columns settle once their slack is below their dual (not a tenth of it), from a relative gap of ``settled_gap``
+    and whatever the dual residual: they go on bounds they would leave."""
     monkeypatch.setattr(interior_point, "SETTLED_GAP", settled_gap)
     monkeypatch.setattr(interior_point, "SETTLED_DUAL", np.inf)
     monkeypatch.setattr(interior_point, "SETTLED_RATIO", 1.0)
+
+
+def settled_wrongly_records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, int]]:
+    """Each ``ipm.settled_wrongly`` record's why, how the gamma was solved again, and how many columns were wrong."""
+    return [(r.why, r.again, r.columns) for r in caplog.records if r.msg == "ipm.settled_wrongly"]  # type: ignore[attr-defined]
+
+
+def test_columns_settled_on_the_wrong_bound_are_kept_in_when_the_gamma_is_solved_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Settling far too early puts columns on bounds they would leave: the end check finds their reduced costs of
+    the wrong sign, and the gamma is solved again from the same start with those columns' devices kept in the
+    systems, the rest still settling. The answer is certified and is the optimum of a solve with every column.
+    (From a cold start: an anchored start is too close to the optimum for this portfolio to settle wrongly.)"""
+    portfolio, request = synthetic_dataset(200, seed=4).job(REQUEST)
+    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2), anchored=False)
+    qp, gamma = method.matrices, 1.0
+    every = method.solve(gamma, settle=False)
+    settling_far_too_early(monkeypatch, 1.0)
+    with caplog.at_level("WARNING", logger="BRTP.interior_point"):
+        again = method.solve(gamma)
+    [(why, how, wrong)] = settled_wrongly_records(caplog)
+    assert "wrong sign" in why and how == "without settling those columns' devices" and wrong > 0
+    assert again.settled > 0
+    n_eq = qp.a_eq.shape[0]
+    assert certify(qp, gamma, again.x, again.row_duals[:n_eq], again.row_duals[n_eq:]).ok
+    objective = qp.objective(every.x, gamma)
+    assert abs(qp.objective(again.x, gamma) - objective) <= 1e-9 * max(1.0, abs(objective))
+    load, load_every = qp.layout.unpack(again.x).L, qp.layout.unpack(every.x).L
+    np.testing.assert_allclose(load, load_every, rtol=1e-6, atol=1e-6 * np.abs(load_every).max())
+
+
+@pytest.mark.parametrize(
+    ("size", "seed", "settled_gap", "case", "hows"),
+    [
+        (300, 5, np.inf, "no column known to be wrong", ["with every column"]),
+        (300, 5, np.inf, "", ["without settling those columns' devices", "with every column"]),
+        (200, 4, 1.0, "settled wrongly again", ["without settling those columns' devices", "with every column"]),
+    ],
+)
+def test_a_gamma_whose_settling_cannot_be_mended_is_solved_with_every_column(
+    size: int, seed: int, settled_gap: float, case: str, hows: list[str], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Settling from the first iterations leaves the settled system no interior: the iterations make no progress.
+    The settled columns whose reduced costs have the wrong sign at the last duals are suspect, and the gamma is
+    solved again with their devices kept in; here that fails too, and the gamma is solved with every column. So it
+    is at once when no settled column has the wrong sign (here: with the check's tolerance at infinity), and when
+    the second solve settles wrongly again (here forced: it may settle the same columns). Every time the answer is
+    that of a solve with every column, bit for bit."""
+    portfolio, request = synthetic_dataset(size, seed=seed).job(REQUEST)
+    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2), anchored=False)
+    every = method.solve(1.0, settle=False)
+    settling_far_too_early(monkeypatch, settled_gap)
+    if case == "no column known to be wrong":
+        monkeypatch.setattr(interior_point, "SETTLED_DUAL_TOLERANCE", np.inf)
+    if case == "settled wrongly again":
+        monkeypatch.setattr(method, "_settles_without", lambda columns: method.settles)
     with caplog.at_level("WARNING", logger="BRTP.interior_point"):
         again = method.solve(1.0)
-    [record] = [r for r in caplog.records if r.msg == "ipm.settled_wrongly"]
-    assert why in record.why and record.reduced_cost > interior_point.SETTLED_DUAL_TOLERANCE  # type: ignore[attr-defined]
+    found = settled_wrongly_records(caplog)
+    assert [how for _, how, _ in found] == hows
+    assert ("made no progress" in found[0][0]) == (settled_gap == np.inf)
+    assert (found[0][2] > 0) == (case != "no column known to be wrong")
     assert again.settled == 0
     np.testing.assert_array_equal(again.x, every.x)
     np.testing.assert_array_equal(again.row_duals, every.row_duals)
