@@ -86,7 +86,7 @@ SETTLED_GAP = 3e-2
 #: ... and the dual residual, relative to the gradient's largest term, is below this.
 SETTLED_DUAL = 1e-2
 #: A column settles on a bound when its slack is below this fraction of the bound's dual.
-SETTLED_RATIO = 0.1
+SETTLED_RATIO = 1.0 / 3.0
 #: ... looked for every this many iterations, and taken out only if at least this share of the columns goes.
 SETTLED_EVERY, SETTLED_SHARE = 2, 0.05
 #: A device's columns all settle only if their powers meet its energy to this relative tolerance.
@@ -101,9 +101,6 @@ ANCHOR_GAPS = (1e-5, 1e-4, 1e-3, 1e-2)
 ANCHOR_GAP_PER_CHANGE = 1.0 / 600.0
 #: A start whose costs changed by more than this (relative) is the cold start: the anchor knows nothing of them.
 ANCHOR_CHANGE_LIMIT = 1.0
-#: A start from the anchor moves each column this fraction of its box (of 1 for a one-sided bound) away from its
-#: bounds and keeps each bound's dual at least this fraction of the centring value ``mu / s``.
-ANCHOR_SHIFT = 1e-4
 
 
 def anchor_gamma(gamma: float) -> float:
@@ -366,38 +363,25 @@ class SlotSchurIpm:
             return self._anchors[gamma, gap]
 
     def _anchored_start(self, gamma: float, q: FloatArray) -> InteriorPoint | None:
-        """The anchor of ``gamma``'s rung, at the depth its cost change calls for, moved inside the bounds.
+        """The anchor of ``gamma``'s rung, at the depth its cost change calls for: the start, as it is.
 
         The anchor is at :func:`anchor_gamma` and :func:`anchor_depth` of :meth:`cost_change`
         (so it depends on the problem and ``gamma`` only); ``None`` if it has none or the
-        depth is ``None``. From the anchor, a boxed column goes at least
-        ``ANCHOR_SHIFT (u - l)`` from each bound (a one-sided one ``ANCHOR_SHIFT`` from its
-        bound), and each bound's dual is raised to at least ``ANCHOR_SHIFT mu / s``; the
-        row duals are kept.
+        depth is ``None``. Its own slacks and duals are kept: the iterations leave it as it is.
         """
         depth = anchor_depth(self.cost_change(gamma, q))
         anchor = self._anchor(anchor_gamma(gamma), depth) if depth is not None else None
-        if anchor is None:
-            return None
-        point, floor = anchor.point, ANCHOR_SHIFT * anchor.mu
-        lower, upper, has_l, has_u = self.lower, self.upper, self.has_l, self.has_u
-        room = ANCHOR_SHIFT * np.where(has_l & has_u, upper - lower, 1.0)  # every box has positive width
-        x = np.where(has_l, np.maximum(point.x, lower + room), point.x)
-        x = np.where(has_u, np.minimum(x, upper - room), x)
-        sl = np.where(has_l, x - lower, 1.0)
-        su = np.where(has_u, upper - x, 1.0)
-        zl = np.where(has_l, np.maximum(point.zl, floor / sl), 0.0)
-        zu = np.where(has_u, np.maximum(point.zu, floor / su), 0.0)
-        return InteriorPoint(x, point.lam, zl, zu, sl, su)
+        return anchor.point if anchor is not None else None
 
     def solve(self, gamma: float, settle: bool = True) -> PrimalDual:
         """Solve ``Phi_gamma`` to the tolerance; raises :class:`SolverError` if it does not converge.
 
-        Starts from the anchor of ``gamma``'s rung moved inside the bounds
+        Starts from the anchor of ``gamma``'s rung
         (:meth:`_anchored_start`); if that solve fails, from the cold start. Stops
         when ``|r_p| <= tol (1 + |b|)``, ``|r_d| <= tol (1 + max(|Qx|, |q|, |A'lambda|))``
         and ``sum s z <= gap_tol (1 + |objective|)`` (scaled units); gives up when the
-        worst of the three relative errors has not halved in :data:`STALL_ITERATIONS`.
+        worst of the three relative errors has not halved in :data:`STALL_ITERATIONS` (counted
+        again after each settling step, whose primal residual's jump the next steps work off).
 
         With ``settle``, once the relative gap is below :data:`SETTLED_GAP` and the
         dual residual below :data:`SETTLED_DUAL`, a curtailment or device column
@@ -482,6 +466,9 @@ class SlotSchurIpm:
                 if settling is not None:
                     columns = columns.without(settling)
                     x, zl, zu, sl, su = (np.take(a, settling.kept) for a in (x, zl, zu, sl, su))
+                    # The settled columns' slacks move to the rows' right-hand side: the primal residual jumps, and
+                    # the steps after work it off. The count towards giving up starts again.
+                    best, best_at = np.inf, iteration
                     n_bounds = max(int(np.count_nonzero(zl) + np.count_nonzero(zu)), 1)
             r_p, r_d, dual_norm, largest, complementarity, objective = columns.residuals(x, lam, zl, zu, sl, su)
             gap = complementarity / (1.0 + abs(objective))
