@@ -404,9 +404,10 @@ class SlotSchurIpm:
     def _solve_from(self, q: FloatArray, gamma: float, settle: bool, start: InteriorPoint) -> PrimalDual:
         """The iterations from ``start``, settling if ``settle``; again, from the same start, if settling went wrong.
 
-        If settled columns ended with a reduced cost of the wrong sign, the gamma is solved
-        again with those columns, and every column of their devices, kept in the systems;
-        if that goes wrong too, or the settled iterations broke down, with every column.
+        If settled columns ended with a reduced cost of the wrong sign (or the settled iterations
+        broke down and some have the wrong sign at the last duals), the gamma is solved again
+        with those columns, and every column of their devices, kept in the systems; if that
+        goes wrong too, or no column is suspect, with every column.
         Raises :class:`SolverError` when the iterations fail before any column settled
         (the same iterations again could only fail the same way).
         """

@@ -160,7 +160,7 @@ def test_settled_columns_leave_the_system_and_the_optimum_is_the_one_of_every_co
 
 
 def settling_far_too_early(monkeypatch: pytest.MonkeyPatch, settled_gap: float) -> None:
-    """Columns settle once their slack is below their dual (not a tenth of it), from a relative gap of ``settled_gap``
+    """Columns settle once their slack is below their dual (not a third of it), from a relative gap of ``settled_gap``
     and whatever the dual residual: they go on bounds they would leave."""
     monkeypatch.setattr(interior_point, "SETTLED_GAP", settled_gap)
     monkeypatch.setattr(interior_point, "SETTLED_DUAL", np.inf)
