@@ -93,6 +93,9 @@ SETTLED_EVERY, SETTLED_SHARE = 2, 0.05
 ENERGY_TOLERANCE = 1e-12
 #: A settled column's reduced cost may have the wrong sign by this much, relative (else the gamma is solved again).
 SETTLED_DUAL_TOLERANCE = 1e-9
+#: How ``ipm.settled_wrongly`` says a gamma is solved again: with the wrong columns' devices kept in the systems,
+#: or with every column.
+AGAIN_KEPT_IN, AGAIN_EVERY_COLUMN = "without settling those columns' devices", "with every column"
 #: A solve gives up when its worst relative error has not halved in this many iterations.
 STALL_ITERATIONS = 30
 #: An anchor is the iterate of a solve at the anchor's gamma once its relative gap is below one of these depths.
@@ -415,10 +418,10 @@ class SlotSchurIpm:
         with np.errstate(all="ignore"):  # a breakdown is reported as such, not as numpy's warnings
             point = self._iterate(q, gamma, settles, start)
             if isinstance(point, SettledWrongly) and len(point.columns):
-                self._log_settled_wrongly(gamma, point, "without settling those columns' devices")
+                self._log_settled_wrongly(gamma, point, AGAIN_KEPT_IN)
                 point = self._iterate(q, gamma, self._settles_without(point.columns), start)
             if isinstance(point, SettledWrongly):
-                self._log_settled_wrongly(gamma, point, "with every column")
+                self._log_settled_wrongly(gamma, point, AGAIN_EVERY_COLUMN)
                 point = self._iterate(q, gamma, None, start)
         if not isinstance(point, PrimalDual):  # cannot happen: nothing settles, no gap to stop at
             raise SolverError(f"the interior-point method stopped short of the optimum for gamma={gamma}")

@@ -47,6 +47,7 @@ from BRTP import BrtpOptions, PricingProblem, solve_gammas
 from BRTP.data.load import load_dataset
 from BRTP.data.package import write_package
 from BRTP.data.synthetic import REQUEST, synthetic_dataset
+from BRTP.interior_point import AGAIN_EVERY_COLUMN
 from BRTP.matrices import assemble_qp
 
 GAMMAS = [0.2 * k for k in range(11)]
@@ -86,7 +87,7 @@ class SolvedAgain(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Count ``record`` if it is the event, by how the gamma was solved again."""
         if record.msg == "ipm.settled_wrongly":
-            if getattr(record, "again", None) == "with every column":
+            if getattr(record, "again", None) == AGAIN_EVERY_COLUMN:
                 self.every_column += 1
             else:
                 self.kept_in += 1
