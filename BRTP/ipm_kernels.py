@@ -109,17 +109,25 @@ def slot_system(
             if t >= 0:
                 s[t, n_time + r] += bcoef[j] * lcoef[j] * dj
                 s[n_time + r, t] += bcoef[j] * lcoef[j] * dj
-    # A device's outer product is symmetric: each pair a <= c is summed once, into the upper triangle, and mirrored.
-    upper = np.zeros((n_time, n_time))
+    # A device's outer product is symmetric: each pair a <= c is summed once, into the upper triangle (flattened),
+    # and mirrored. A device's columns are in slot order (``brow`` increases), so ``brow[a] <= brow[c]``.
+    devices_first, devices_stop = device_start[first_device] - first, device_start[stop_device] - first
+    coupling = np.empty(devices_stop - devices_first)
+    for a in range(len(coupling)):
+        coupling[a] = dt * bcoef[devices_first + a] * d[devices_first + a]
+    slots = brow[devices_first:devices_stop]
+    flat = np.zeros(n_time * n_time)
     for dev in range(first_device, stop_device):
         if m_ee[dev] <= 0.0:
             continue
-        start, end = device_start[dev] - first, device_start[dev + 1] - first
+        inverse = 1.0 / m_ee[dev]
+        start, end = device_start[dev] - first - devices_first, device_start[dev + 1] - first - devices_first
         for a in range(start, end):
-            va = dt * bcoef[a] * d[a] / m_ee[dev]
-            row = brow[a]
+            va = coupling[a] * inverse
+            row = slots[a] * n_time
             for c in range(a, end):
-                upper[min(row, brow[c]), max(row, brow[c])] += va * dt * bcoef[c] * d[c]
+                flat[row + slots[c]] += va * coupling[c]
+    upper = flat.reshape((n_time, n_time))
     for t in range(n_time):
         s[t, t] -= upper[t, t]
         for u in range(t + 1, n_time):

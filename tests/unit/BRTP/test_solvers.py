@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from BRTP import BrtpOptions, PricingProblem, SolverError, interior_point, run_brtp, solve_gammas
+from BRTP import BrtpOptions, PricingProblem, SolverError, interior_point, ipm_kernels, run_brtp, solve_gammas
 from BRTP.certificate import certify
 from BRTP.data.synthetic import REQUEST, synthetic_dataset
 from BRTP.interior_point import AGAIN_EVERY_COLUMN, AGAIN_KEPT_IN, SlotSchurIpm
@@ -263,6 +263,37 @@ def test_gammas_solved_in_threads_give_the_numbers_of_one_thread() -> None:
     for a, b in zip(alone, threaded, strict=True):
         assert (a.gamma, a.solution.objective, a.kpis.flex_q) == (b.gamma, b.solution.objective, b.kpis.flex_q)
         np.testing.assert_array_equal(a.solution.device_power_kw, b.solution.device_power_kw)
+
+
+@pytest.mark.parametrize("seed", [3, 8, 21])
+def test_the_slot_system_is_the_schur_complement_of_the_normal_matrix(seed: int) -> None:
+    """The compiled pass against dense algebra: ``S = M_ss - M_se M_ee^-1 M_es`` with ``M = A diag(d) A'``."""
+    dataset = synthetic_dataset(40, seed=seed)
+    portfolio, request = dataset.job(REQUEST)
+    method = SlotSchurIpm(PricingProblem(portfolio, request, 0.2))
+    rng = np.random.default_rng(seed)
+    n, rows = method.n_cols, method.rows
+    zl, zu = rng.uniform(0.1, 2.0, n) * method.has_l, rng.uniform(0.1, 2.0, n) * method.has_u
+    sl, su = rng.uniform(0.1, 2.0, n), rng.uniform(0.1, 2.0, n)
+    d, m_ee = np.empty(n), np.zeros(method.n_devices)
+    s = ipm_kernels.slot_system(
+        method.quad, zl, zu, sl, su, interior_point.REGULARIZATION, rows.erow, rows.brow, rows.bcoef, rows.lrow,
+        rows.lcoef, method.dt, method.device_start, method.n_time, method.n_link, 0, n, 0, method.n_devices, d, m_ee,
+    )  # fmt: skip
+    a = np.zeros((method.n_rows, n))
+    column = np.arange(n)
+    for row, coefficient, offset in ((rows.erow, np.full(n, method.dt), 0), (rows.brow, rows.bcoef, method.n_devices),
+                                     (rows.lrow, rows.lcoef, method.n_devices + method.n_time)):  # fmt: skip
+        enters = row >= 0
+        a[offset + row[enters], column[enters]] = coefficient[enters]
+    h = method.quad + zl / sl + zu / su + interior_point.REGULARIZATION
+    normal = a @ np.diag(1.0 / h) @ a.T
+    energy, slot = slice(0, method.n_devices), slice(method.n_devices, method.n_rows)
+    assert method.n_devices > 10 and np.count_nonzero(np.diff(method.device_start) > 1) > 10  # outer products to sum
+    np.testing.assert_allclose(d, 1.0 / h, rtol=1e-13)
+    np.testing.assert_allclose(m_ee, np.diag(normal[energy, energy]), rtol=1e-13)
+    schur = normal[slot, slot] - normal[slot, energy] @ np.diag(1.0 / m_ee) @ normal[energy, slot]
+    np.testing.assert_allclose(s, schur, rtol=1e-10, atol=1e-12 * np.abs(schur).max())
 
 
 def test_the_highs_reference_gives_its_one_thread_numbers_under_threads() -> None:
