@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from BRTP import BrtpOptions, PricingProblem, SolverError, interior_point, ipm_kernels, run_brtp, solve_gammas
 from BRTP.certificate import certify
@@ -294,6 +295,22 @@ def test_the_slot_system_is_the_schur_complement_of_the_normal_matrix(seed: int)
     np.testing.assert_allclose(m_ee, np.diag(normal[energy, energy]), rtol=1e-13)
     schur = normal[slot, slot] - normal[slot, energy] @ np.diag(1.0 / m_ee) @ normal[energy, slot]
     np.testing.assert_allclose(s, schur, rtol=1e-10, atol=1e-12 * np.abs(schur).max())
+
+
+def blas_threads() -> list[int]:
+    """The thread count of each BLAS library loaded (numpy's and scipy's)."""
+    return [library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"]
+
+
+def test_gammas_are_solved_with_one_blas_thread_and_the_limit_is_lifted_after() -> None:
+    dataset = synthetic_dataset(30, seed=5)
+    problem = PricingProblem(*dataset.job(REQUEST), 0.2)
+    during: list[list[int]] = []
+    with threadpool_limits(limits=2, user_api="blas"):  # what a 2-core machine has by default, whatever the env
+        assert blas_threads() and set(blas_threads()) == {2}
+        solve_gammas(problem, [0.5, 1.0], BrtpOptions(threads=2), on_outcome=lambda _: during.append(blas_threads()))
+        assert set(blas_threads()) == {2}
+    assert len(during) == 2 and all(set(threads) == {1} for threads in during)
 
 
 def test_the_highs_reference_gives_its_one_thread_numbers_under_threads() -> None:
