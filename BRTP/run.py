@@ -74,7 +74,7 @@ def solve_gammas(
     kpi_seconds = 0.0
     # The gammas' threads are the parallelism; the BLAS calls are on T x T systems, and OpenBLAS's own
     # threads, spinning between calls, took a core from the other gamma (10 000 prosumers, 2 threads:
-    # user time 6.0-6.5 s against 4.7-5.2 s with one BLAS thread, docs/solver.md). Restored on leaving.
+    # user time 6.0-6.6 s against 4.5-5.6 s with one BLAS thread, docs/solver.md). Restored on leaving.
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
         for outcome, seconds in pool.map(solved, gammas):
             outcomes.append(outcome)

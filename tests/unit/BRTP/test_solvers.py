@@ -317,7 +317,9 @@ def test_gammas_are_solved_with_one_blas_thread_and_the_limit_is_lifted_after() 
     problem = PricingProblem(*dataset.job(REQUEST), 0.2)
     during: list[list[int]] = []
     with threadpool_limits(limits=2, user_api="blas"):  # what a 2-core machine has by default, whatever the env
-        assert blas_threads() and set(blas_threads()) == {2}
+        assert blas_threads()
+        if set(blas_threads()) != {2}:  # OpenBLAS runs no more threads than the machine has cores
+            pytest.skip("the BLAS library cannot run two threads here: a limit of one would not show")
         solve_gammas(problem, [0.5, 1.0], BrtpOptions(threads=2), on_outcome=lambda _: during.append(blas_threads()))
         assert set(blas_threads()) == {2}
     assert len(during) == 2 and all(set(threads) == {1} for threads in during)
